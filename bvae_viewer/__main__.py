@@ -1,0 +1,3 @@
+from bvae_viewer.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""Choose alpha, thresholds, display levels and the OOD reference on validation cases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from bvae_viewer.analysis.maps import SliceScores
+from bvae_viewer.analysis.model_info import Calibration
+from bvae_viewer.analysis.ood import VolumeFeatures, fit_reference
+from bvae_viewer.analysis.triage import longest_run
+
+# Specificity the score threshold keeps on normal validation slices: flags must be rare on
+# healthy brains, or the flagged pile stops meaning anything.
+TARGET_SPECIFICITY = 0.97
+# Share of validation brain slices sent to review by the uncertainty threshold.
+TARGET_REVIEW_RATE = 0.05
+ALPHA_GRID = (*np.round(np.linspace(0.0, 1.0, 21), 3).tolist(), 0.99, 0.999, 0.9999)
+
+
+@dataclass(frozen=True)
+class ValidationCase:
+    """One validation case after inference."""
+
+    case_id: str
+    scores: tuple[SliceScores, ...]  # slice order
+    labels: np.ndarray  # (Z,) bool
+    features: VolumeFeatures
+    map_p99: dict[str, float]  # 99.5th percentile over brain pixels of each map
+
+    @property
+    def healthy(self) -> bool:
+        return not bool(self.labels.any())
+
+
+def _brain_arrays(cases: Sequence[ValidationCase]) -> tuple[np.ndarray, ...]:
+    err, pix, unc, lab = [], [], [], []
+    for case in cases:
+        for s, label in zip(case.scores, case.labels, strict=True):
+            if not s.empty:
+                err.append(s.recon_error)
+                pix.append(s.pixel_score_mean)
+                unc.append(s.unc_total)
+                lab.append(bool(label))
+    return np.array(err), np.array(pix), np.array(unc), np.array(lab)
+
+
+def choose_alpha(err: np.ndarray, pix: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Alpha of eq. 15 with the best slice ROC AUC; returns (alpha, auc)."""
+    if labels.all() or not labels.any():
+        return 0.5, float("nan")
+    best = (0.5, -1.0)
+    for alpha in ALPHA_GRID:
+        auc = float(roc_auc_score(labels, alpha * err + (1 - alpha) * pix))
+        if auc > best[1]:
+            best = (float(alpha), auc)
+    return best
+
+
+def rescore(scores: SliceScores, alpha: float) -> SliceScores:
+    """The same slice under another alpha (eq. 15 is linear in its two means)."""
+    value = alpha * scores.recon_error + (1 - alpha) * scores.pixel_score_mean
+    return replace(scores, anomaly_score=value)
+
+
+def calibrate(cases: Sequence[ValidationCase]) -> Calibration:
+    """Everything in Calibration from validation cases (tumour and healthy ones)."""
+    err, pix, unc, labels = _brain_arrays(cases)
+    alpha, _ = choose_alpha(err, pix, labels)
+    score = alpha * err + (1 - alpha) * pix
+    normal = score[~labels] if (~labels).any() else score
+    score_threshold = float(np.quantile(normal, TARGET_SPECIFICITY))
+    uncertainty_threshold = float(np.quantile(unc, 1 - TARGET_REVIEW_RATE))
+    # Case rules: no healthy validation case may be flagged or sent to review by chance.
+    runs, review_fractions = [0], [0.0]
+    for case in cases:
+        rescored = [rescore(s, alpha) for s in case.scores]
+        brain = [s for s in rescored if not s.empty]
+        if not brain:
+            continue
+        review = sum(s.unc_total > uncertainty_threshold for s in brain)
+        review_fractions.append(review / len(brain))
+        if case.healthy:
+            runs.append(longest_run([s.anomaly_score > score_threshold for s in brain]))
+    levels = {
+        name: (0.0, float(np.median([c.map_p99[name] for c in cases]))) for name in cases[0].map_p99
+    }
+    return Calibration(
+        alpha=alpha,
+        score_threshold=score_threshold,
+        uncertainty_threshold=uncertainty_threshold,
+        min_flagged_run=max(2, max(runs) + 1),
+        max_review_fraction=max(0.1, max(review_fractions) * 1.2),
+        map_levels=levels,
+        ood=fit_reference([c.features for c in cases]),
+    )

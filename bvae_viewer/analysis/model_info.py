@@ -1,0 +1,89 @@
+"""model/model.json: what the bundled weights are, expect and were calibrated to.
+
+Plain JSON and dataclasses, so the GUI and reports can describe a model without torch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+MODEL_JSON = "model.json"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Everything chosen on validation data that turns maps into decisions."""
+
+    alpha: float = 0.5  # weight of mean squared error in eq. 15
+    score_threshold: float = float("inf")  # slice flagged above this anomaly score
+    uncertainty_threshold: float = float("inf")  # slice sent to review above this U_tot mean
+    min_flagged_run: int = 2  # case flagged with this many consecutive flagged slices
+    max_review_fraction: float = 0.1  # case sent to review above this share of review slices
+    # Fixed display levels per map, so two slices (and two cases) look comparable.
+    map_levels: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # Reference statistics of the training distribution for the out-of-distribution check.
+    ood: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Contents of model.json."""
+
+    name: str
+    config: dict[str, Any]
+    weights_file: str
+    sha256: str
+    calibration: Calibration = field(default_factory=Calibration)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    format_version: int = 1
+
+    @property
+    def short_hash(self) -> str:
+        return self.sha256[:12]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=False, default=_jsonable)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ModelInfo:
+        cal = dict(raw.get("calibration", {}))
+        cal["map_levels"] = {k: tuple(v) for k, v in cal.get("map_levels", {}).items()}
+        fields = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
+        fields["calibration"] = Calibration(**cal)
+        return cls(**fields)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+class ModelInfoError(Exception):
+    """model.json is missing or unreadable."""
+
+
+def read_model_info(model_dir: Path) -> ModelInfo:
+    """Read model.json from a model folder."""
+    path = Path(model_dir) / MODEL_JSON
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return ModelInfo.from_dict(raw)
+    except FileNotFoundError as exc:
+        raise ModelInfoError(f"No model found: {path} does not exist.") from exc
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ModelInfoError(
+            f"The model description {path} is damaged and cannot be read."
+        ) from exc
+
+
+def write_model_info(model_dir: Path, info: ModelInfo) -> None:
+    """Write model.json atomically."""
+    path = Path(model_dir) / MODEL_JSON
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(info.to_json() + "\n", encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,100 @@
+"""Triage: scores and uncertainty -> normal / flagged / review / empty, per slice and per case."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bvae_viewer.analysis.maps import SliceScores
+from bvae_viewer.analysis.model_info import Calibration
+
+
+class Decision(StrEnum):
+    NORMAL = "normal"
+    FLAGGED = "flagged"
+    REVIEW = "review"
+    EMPTY = "empty"
+
+
+@dataclass(frozen=True)
+class CaseDecision:
+    """The case-level call and why."""
+
+    decision: Decision
+    reasons: tuple[str, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def longest_run(flags: Sequence[bool]) -> int:
+    """Length of the longest run of consecutive True values."""
+    best = run = 0
+    for flag in flags:
+        run = run + 1 if flag else 0
+        best = max(best, run)
+    return best
+
+
+@dataclass(frozen=True)
+class TriagePolicy:
+    """Thresholds that sort slices; the model is never trusted on input unlike its training data."""
+
+    score_threshold: float
+    uncertainty_threshold: float
+    # Tumours span neighbouring slices; isolated flagged slices are mostly noise.
+    min_flagged_run: int = 2
+    max_review_fraction: float = 0.1
+
+    @classmethod
+    def from_calibration(cls, calibration: Calibration) -> TriagePolicy:
+        return cls(
+            calibration.score_threshold,
+            calibration.uncertainty_threshold,
+            calibration.min_flagged_run,
+            calibration.max_review_fraction,
+        )
+
+    def decide_slice(self, scores: SliceScores) -> Decision:
+        """Review beats flagged: a slice the model is unsure about goes to a human."""
+        if scores.empty:
+            return Decision.EMPTY
+        if not math.isfinite(scores.anomaly_score) or not math.isfinite(scores.unc_total):
+            return Decision.REVIEW
+        if scores.unc_total > self.uncertainty_threshold:
+            return Decision.REVIEW
+        if scores.anomaly_score > self.score_threshold:
+            return Decision.FLAGGED
+        return Decision.NORMAL
+
+    def decide_case(
+        self, scores: Sequence[SliceScores], ood_reasons: Sequence[str] = ()
+    ) -> CaseDecision:
+        """Decide a case from its slices' scores, in slice order.
+
+        Out of distribution -> review; a run of slices above the anomaly threshold (review
+        slices count: uncertainty does not clear a suspicious slice) -> flagged; many
+        uncertain slices -> review; otherwise normal.
+        """
+        decisions = [self.decide_slice(s) for s in scores]
+        counts = {d.value: 0 for d in Decision}
+        for d in decisions:
+            counts[d.value] += 1
+        brain = len(decisions) - counts["empty"]
+        if ood_reasons:
+            return CaseDecision(Decision.REVIEW, tuple(ood_reasons), counts)
+        if brain == 0:
+            return CaseDecision(Decision.REVIEW, ("no brain was found in the volume",), counts)
+        above = [s.anomaly_score > self.score_threshold for s in scores if not s.empty]
+        run = longest_run(above)
+        if run >= self.min_flagged_run:
+            return CaseDecision(
+                Decision.FLAGGED, (f"{run} consecutive slices above the anomaly threshold",), counts
+            )
+        if counts["review"] / brain > self.max_review_fraction:
+            return CaseDecision(
+                Decision.REVIEW,
+                (f"{counts['review']} of {brain} slices have high uncertainty",),
+                counts,
+            )
+        return CaseDecision(Decision.NORMAL, (), counts)

@@ -1,0 +1,226 @@
+"""The `bvae-viewer` command: the app, and the analyse / synth / train / bench subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from bvae_viewer import __version__
+
+SUBCOMMANDS = ("gui", "analyze", "synth", "train", "bench")
+EXIT_BAD_INPUT = 2
+
+
+class UserError(Exception):
+    """Bad input: reported as one line on stderr with exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bvae-viewer",
+        description="Review brain MRI with an uncertainty-aware Bayesian VAE. "
+        "Research use only; not a medical device.",
+    )
+    parser.add_argument("--version", action="store_true", help="print versions and exit")
+    sub = parser.add_subparsers(dest="command")
+
+    gui = sub.add_parser("gui", help="open the review window (the default)")
+    gui.add_argument("file", nargs="?", type=Path, help="NIfTI/MHA/NRRD file or DICOM folder")
+    gui.add_argument("--demo", action="store_true", help="open the bundled demo case")
+    gui.add_argument("--screenshot", type=Path, help="analyse, save a PNG of the window, exit")
+    gui.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
+
+    an = sub.add_parser("analyze", help="analyse one volume; write slices.csv and case.json")
+    an.add_argument("input", type=Path, help="NIfTI/MHA/NRRD file or DICOM series folder")
+    an.add_argument("--out", type=Path, required=True)
+    an.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    an.add_argument("--samples", type=int, default=5, help="latent samples K (default 5)")
+    an.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
+
+    sy = sub.add_parser("synth", help="write a synthetic BraTS-layout dataset")
+    sy.add_argument("--out", type=Path, required=True)
+    sy.add_argument("--cases", type=int, default=100)
+    sy.add_argument("--seed", type=int, default=0)
+    sy.add_argument("--workers", type=int, default=None)
+    sy.add_argument("--healthy-fraction", type=float, default=0.2)
+
+    tr = sub.add_parser("train", help="train, calibrate and save a model from a BraTS folder")
+    tr.add_argument("--data", type=Path, required=True)
+    tr.add_argument("--out", type=Path, required=True)
+    tr.add_argument("--config", choices=("fast", "paper"), default="fast")
+    tr.add_argument("--epochs", type=int, default=40)
+    tr.add_argument("--batch-size", type=int, default=32)
+    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--time-budget", type=float, default=None, help="seconds; stop cleanly")
+    tr.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    tr.add_argument("--name", default=None, help="model name (default bvae-<config>)")
+
+    be = sub.add_parser("bench", help="performance figures as JSON")
+    be.add_argument("--json", type=Path, help="also write the figures to this file")
+    be.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    be.add_argument("--samples", type=int, default=5)
+    be.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
+    return parser
+
+
+def _normalise_argv(argv: list[str]) -> list[str]:
+    """`bvae-viewer FILE` and `bvae-viewer --demo` mean the gui subcommand."""
+    if not argv:
+        return ["gui"]
+    if argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help", "--version"):
+        return argv
+    return ["gui", *argv]
+
+
+def _model_dir(arg: Path | None) -> Path:
+    from bvae_viewer.paths import model_dir
+
+    return arg if arg is not None else model_dir()
+
+
+def _version() -> int:
+    from bvae_viewer.analysis.model_info import ModelInfoError, read_model_info
+
+    try:
+        info = read_model_info(_model_dir(None))
+        model = f"{info.name} {info.sha256[:12]}"
+    except ModelInfoError:
+        model = "no bundled model"
+    print(f"bvae-viewer {__version__} (model: {model}) - research use only, not a medical device")
+    return 0
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    from bvae_viewer.gui.app import run_gui
+
+    if args.file is not None and not args.file.exists():
+        raise UserError(f"{args.file} does not exist.")
+    return run_gui(args.file, demo=args.demo, screenshot=args.screenshot, model_dir=args.model)
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from bvae_viewer.nn.bundle import load_bundle
+    from bvae_viewer.nn.device import choose_device
+    from bvae_viewer.nn.pipeline import analyze_file
+
+    if args.samples < 1:
+        raise UserError("--samples must be at least 1.")
+    device = choose_device(args.device)
+    bundle = load_bundle(_model_dir(args.model), device=device)
+    result = analyze_file(args.input, args.out, bundle, device=args.device, samples=args.samples)
+    print(
+        f"{args.input.name}: {result.case.decision.value}"
+        + (f" ({'; '.join(result.case.reasons)})" if result.case.reasons else "")
+        + f" -> {args.out}"
+    )
+    return 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    try:
+        from bvae_viewer.data.synth import synthesize
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise UserError(f"Synthesis needs the 'synth' extra (nilearn): {exc}.") from exc
+    if args.cases < 1:
+        raise UserError("--cases must be at least 1.")
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rsynthesising: {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    manifest = synthesize(
+        args.out,
+        cases=args.cases,
+        seed=args.seed,
+        workers=args.workers,
+        healthy_fraction=args.healthy_fraction,
+        progress=progress,
+    )
+    print(file=sys.stderr)
+    print(f"wrote {args.cases} cases to {args.out} (manifest: {manifest})")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from bvae_viewer.nn.config import ModelConfig
+    from bvae_viewer.nn.train import TrainOptions
+    from bvae_viewer.nn.training_run import train_bundle
+
+    config = ModelConfig.paper() if args.config == "paper" else ModelConfig.fast()
+    options = TrainOptions(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        time_budget_s=args.time_budget,
+        device=args.device,
+    )
+    command = "bvae-viewer " + shlex.join(sys.argv[1:])
+    info = train_bundle(
+        args.data,
+        args.out,
+        config,
+        options,
+        name=args.name or f"bvae-{args.config}",
+        command=command,
+        resume=args.resume,
+    )
+    if info is not None:
+        test = info.metrics.get("test", {})
+        print(f"saved {info.name} ({info.short_hash}) to {args.out}; test ROC AUC {test.get('roc_auc')}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from bvae_viewer.nn.bench import run_bench
+    from bvae_viewer.nn.bundle import load_bundle
+
+    bundle = load_bundle(_model_dir(args.model), device="cpu")
+    figures = run_bench(bundle, device=args.device, samples=args.samples)
+    text = json.dumps(figures, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Exceptions whose message is written for the user (bad input, not a bug)."""
+    from bvae_viewer.analysis.model_info import ModelInfoError
+    from bvae_viewer.data.brats import DatasetError
+    from bvae_viewer.io import VolumeError
+
+    errors: list[type[Exception]] = [UserError, VolumeError, DatasetError, ModelInfoError]
+    try:
+        from bvae_viewer.nn.bundle import WeightsError
+        from bvae_viewer.nn.device import DeviceError
+
+        errors += [WeightsError, DeviceError]
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(_normalise_argv(list(sys.argv[1:] if argv is None else argv)))
+    if args.version:
+        return _version()
+    handlers = {
+        "gui": _cmd_gui,
+        "analyze": _cmd_analyze,
+        "synth": _cmd_synth,
+        "train": _cmd_train,
+        "bench": _cmd_bench,
+    }
+    try:
+        return handlers[args.command](args)
+    except _user_errors() as exc:
+        print(f"bvae-viewer: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("bvae-viewer: interrupted", file=sys.stderr)
+        return 130

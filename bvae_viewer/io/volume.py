@@ -1,0 +1,59 @@
+"""The typed volume that every loader returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PatientIdentity:
+    """Identifying header fields, kept apart so nothing exports them by accident."""
+
+    patient_name: str = ""
+    patient_id: str = ""
+    birth_date: str = ""
+    accession_number: str = ""
+    institution: str = ""
+    study_date: str = ""
+
+    def is_empty(self) -> bool:
+        return not any(vars(self).values())
+
+
+@dataclass(frozen=True)
+class VolumeMetadata:
+    """De-identified summary of where a volume came from (safe to show and export)."""
+
+    format: str  # "nifti", "dicom", "mha", "nrrd", ...
+    modality: str = ""
+    series_description: str = ""
+    original_shape: tuple[int, ...] = ()
+    original_orientation: str = ""  # axis codes before reorientation, e.g. "LAS"
+    notes: tuple[str, ...] = ()  # e.g. "3 series found; loaded the largest (155 slices)"
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A 3D scalar volume in RAS+ canonical voxel order.
+
+    ``data[i, j, k]``: i runs left->right, j posterior->anterior, k inferior->superior,
+    so ``data[:, :, k]`` is an axial slice.
+    """
+
+    data: np.ndarray  # float32, shape (X, Y, Z)
+    spacing: tuple[float, float, float]  # mm along each data axis
+    affine: np.ndarray  # 4x4, voxel index -> RAS mm
+    metadata: VolumeMetadata
+    source: Path
+    identity: PatientIdentity = field(default_factory=PatientIdentity)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.data.shape)  # type: ignore[return-value]
+
+    @property
+    def n_axial(self) -> int:
+        return int(self.data.shape[2])

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Qt's libraries need a few system libraries; install the missing ones where we may (Debian).
+set -euo pipefail
+needed=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0)
+missing=()
+for pkg in "${needed[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+else
+  echo "Please install these system packages for Qt: ${missing[*]}" >&2
+fi

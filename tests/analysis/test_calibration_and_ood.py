@@ -1,0 +1,135 @@
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from bvae_viewer.analysis.calibrate import ValidationCase, calibrate, choose_alpha, rescore
+from bvae_viewer.analysis.case import assess_case, write_case_outputs
+from bvae_viewer.analysis.maps import SliceScores
+from bvae_viewer.analysis.ood import histogram_distance, ood_reasons, volume_features
+from bvae_viewer.analysis.triage import Decision
+from bvae_viewer.data.preprocess import preprocess_volume
+from bvae_viewer.io.volume import Volume, VolumeMetadata
+from tests.volumes import brain_phantom
+
+MAPS = ("aleatoric", "epistemic", "total", "error", "pixel_score")
+
+
+def _stack(image):
+    vol = Volume(image, (1.0, 1.0, 1.0), np.eye(4), VolumeMetadata("nifti"), Path("x"))
+    return preprocess_volume(vol)
+
+
+def _scores(stack, labels, rng, shift=0.0):
+    out = []
+    for i in range(len(stack)):
+        if not stack.has_brain[i]:
+            out.append(SliceScores(i, math.nan, *([math.nan] * 5), 0.0, empty=True))
+            continue
+        err = 0.002 + 0.0005 * rng.standard_normal() + (0.004 if labels[i] else 0) + shift
+        pix = 1.0 + 0.1 * rng.standard_normal() + (0.3 if labels[i] else 0)
+        unc = 0.003 + 0.0005 * rng.standard_normal()
+        out.append(SliceScores(i, 0.5 * err + 0.5 * pix, err, pix, unc, unc / 3, 2 * unc / 3,
+                               float(stack.brain_fraction[i]), latent_nll=1.0 + 0.05 * rng.random()))
+    return tuple(out)
+
+
+def _validation(n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for c in range(n):
+        image, seg = brain_phantom(tumour=c % 2 == 0, seed=c)
+        stack = _stack(image)
+        labels = (seg > 0).any(axis=(0, 1))
+        scores = _scores(stack, labels, rng)
+        cases.append(ValidationCase(f"c{c}", scores, labels, volume_features(stack, scores),
+                                    {m: 0.01 * (k + 1) for k, m in enumerate(MAPS)}))
+    return cases
+
+
+def test_choose_alpha_prefers_the_informative_term():
+    rng = np.random.default_rng(1)
+    labels = rng.random(400) < 0.3
+    informative = labels + 0.5 * rng.standard_normal(400)
+    noise = rng.standard_normal(400)
+    alpha, auc = choose_alpha(informative, noise, labels)
+    assert alpha >= 0.9 and auc > 0.8
+    alpha, _ = choose_alpha(noise, informative, labels)
+    assert alpha <= 0.1
+
+
+def test_calibration_keeps_healthy_validation_cases_normal():
+    cases = _validation()
+    cal = calibrate(cases)
+    assert 0 <= cal.alpha <= 1
+    assert math.isfinite(cal.score_threshold) and math.isfinite(cal.uncertainty_threshold)
+    assert set(cal.map_levels) == set(MAPS)
+    for case in cases:
+        image, _ = brain_phantom(tumour=not case.healthy, seed=int(case.case_id[1:]))
+        result = assess_case(_stack(image), [rescore(s, cal.alpha) for s in case.scores], cal)
+        if case.healthy:
+            assert result.case.decision == Decision.NORMAL, result.case.reasons
+        else:
+            assert result.case.decision == Decision.FLAGGED
+
+
+def test_out_of_distribution_volumes_go_to_review():
+    cases = _validation()
+    cal = calibrate(cases)
+    rng = np.random.default_rng(5)
+    image, _ = brain_phantom(seed=1)
+    labels = np.zeros(image.shape[2], bool)
+    # Another contrast: bright CSF, dark white matter (T2-like inversion inside the brain).
+    inverted = np.where(image > 0, image.max() * 1.05 - image, 0).astype(np.float32)
+    # Pure noise filling the whole field of view.
+    noise = rng.random(image.shape).astype(np.float32) * 1000
+    for ood in (inverted, noise):
+        stack = _stack(ood)
+        result = assess_case(stack, _scores(stack, labels, rng), cal)
+        assert result.case.decision == Decision.REVIEW
+        assert result.case.reasons
+        assert Decision.NORMAL not in result.decisions
+
+
+def test_volume_level_reconstruction_error_alone_triggers_review():
+    cal = calibrate(_validation())
+    image, _ = brain_phantom(seed=2)
+    stack = _stack(image)
+    labels = np.zeros(len(stack), bool)
+    scores = _scores(stack, labels, np.random.default_rng(0), shift=0.05)
+    reasons = ood_reasons(volume_features(stack, scores), cal.ood)
+    assert "the reconstruction error is high throughout" in reasons
+
+
+def test_histogram_distance_bounds():
+    assert histogram_distance([0.5, 0.5], [0.5, 0.5]) == 0
+    assert histogram_distance([1, 0], [0, 1]) == 1
+
+
+def test_case_outputs_are_complete_and_replace_atomically(tmp_path):
+    cases = _validation(4)
+    cal = calibrate(cases)
+    image, _ = brain_phantom(seed=0, tumour=True)
+    stack = _stack(image)
+    result = assess_case(stack, cases[0].scores, cal)
+    result.extra["model"] = {"sha256": "abc"}
+    out = tmp_path / "out"
+    write_case_outputs(result, out)
+    rows = (out / "slices.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    for column in ("slice", "anomaly_score", "recon_error", "unc_total", "unc_epistemic",
+                   "unc_aleatoric", "brain_fraction", "decision"):
+        assert column in header
+    assert len(rows) == 1 + len(stack)
+    decisions = {r.split(",")[header.index("decision")] for r in rows[1:]}
+    assert decisions <= {"normal", "flagged", "review", "empty"} and "empty" in decisions
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"case.json holds {constant}, which JSON does not allow")
+
+    case = json.loads((out / "case.json").read_text(), parse_constant=refuse)
+    assert case["decision"] in {"normal", "flagged", "review"}
+    assert case["model"]["sha256"] == "abc"
+    write_case_outputs(result, out)  # a second run replaces the files in place
+    assert sorted(p.name for p in out.iterdir()) == ["case.json", "slices.csv"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]

@@ -1,0 +1,41 @@
+import numpy as np
+
+from bvae_viewer.analysis.maps import EPS, MapSet, reconstruction_maps, score_slice
+
+
+def test_reference_equations_by_hand():
+    x = np.array([[1.0, 0.0]])
+    means = np.array([[[0.5, 0.0]], [[0.7, 0.2]]])  # K=2
+    logvar = np.log(np.array([[[0.01, 0.04]], [[0.03, 0.04]]]))
+    mask = np.array([[True, True]])
+    maps = reconstruction_maps(x, means, logvar, mask)
+    np.testing.assert_allclose(maps.reconstruction, [[0.6, 0.1]])
+    np.testing.assert_allclose(maps.epistemic, [[0.01, 0.01]], atol=1e-7)
+    np.testing.assert_allclose(maps.aleatoric, [[0.02, 0.04]], rtol=1e-6)
+    np.testing.assert_allclose(maps.total, [[0.03, 0.05]], rtol=1e-6)
+    np.testing.assert_allclose(maps.error, [[0.16, 0.01]], rtol=1e-6)
+    np.testing.assert_allclose(maps.pixel_score, [[0.16 / (0.03 + EPS), 0.01 / (0.05 + EPS)]],
+                               rtol=1e-5)
+    scores = score_slice(maps, alpha=0.25, slice_index=7, brain_fraction=0.5)
+    expected = 0.25 * 0.085 + 0.75 * np.mean(maps.pixel_score)
+    assert abs(scores.anomaly_score - expected) < 1e-5
+    assert scores.slice_index == 7 and not scores.empty
+
+
+def test_scores_only_count_brain_pixels():
+    x = np.zeros((4, 4), dtype=np.float32)
+    maps = MapSet(x, x, x + 0.1, x + 0.1, x.copy(), x.copy(), np.zeros((4, 4), bool))
+    maps.error[0, 0] = 100.0  # outside the brain mask below
+    mask = np.ones((4, 4), bool)
+    mask[0, 0] = False
+    maps = MapSet(x, x, x + 0.1, x + 0.1, maps.error, maps.pixel_score, mask)
+    scores = score_slice(maps, alpha=1.0, slice_index=0, brain_fraction=1.0)
+    assert scores.recon_error == 0.0
+    assert abs(scores.unc_total - 0.2) < 1e-6
+
+
+def test_empty_slice_scores_are_nan_and_marked_empty():
+    x = np.zeros((4, 4), dtype=np.float32)
+    empty = MapSet.empty(x, np.zeros((4, 4), bool))
+    scores = score_slice(empty, alpha=0.5, slice_index=3, brain_fraction=0.0)
+    assert scores.empty and np.isnan(scores.anomaly_score)

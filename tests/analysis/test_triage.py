@@ -1,0 +1,48 @@
+import math
+
+from bvae_viewer.analysis.maps import SliceScores
+from bvae_viewer.analysis.triage import Decision, TriagePolicy, longest_run
+
+POLICY = TriagePolicy(score_threshold=1.0, uncertainty_threshold=0.5, min_flagged_run=2,
+                      max_review_fraction=0.25)
+
+
+def s(i: int, score: float, unc: float = 0.1, empty: bool = False) -> SliceScores:
+    nan = math.nan
+    if empty:
+        return SliceScores(i, nan, nan, nan, nan, nan, nan, 0.0, empty=True)
+    return SliceScores(i, score, score, score, unc, unc / 2, unc / 2, 0.3)
+
+
+def test_slice_decisions():
+    assert POLICY.decide_slice(s(0, 0.5)) == Decision.NORMAL
+    assert POLICY.decide_slice(s(0, 1.5)) == Decision.FLAGGED
+    assert POLICY.decide_slice(s(0, 1.5, unc=0.9)) == Decision.REVIEW
+    assert POLICY.decide_slice(s(0, 0.2, unc=0.9)) == Decision.REVIEW
+    assert POLICY.decide_slice(s(0, 0, empty=True)) == Decision.EMPTY
+    assert POLICY.decide_slice(s(0, math.nan)) == Decision.REVIEW
+
+
+def test_longest_run():
+    assert longest_run([]) == 0
+    assert longest_run([True, False, True, True, True, False, True]) == 3
+
+
+def test_case_flagged_only_on_a_run_of_suspicious_slices():
+    isolated = [s(0, 0, empty=True), s(1, 2.0), s(2, 0.1), s(3, 2.0), s(4, 0.1)]
+    assert POLICY.decide_case(isolated).decision == Decision.NORMAL
+    run = [s(0, 0.1), s(1, 2.0), s(2, 2.0, unc=0.9), s(3, 0.1), s(4, 0.1)]
+    # The middle slice is uncertain but still above the score threshold: it extends the run.
+    case = POLICY.decide_case(run)
+    assert case.decision == Decision.FLAGGED
+    assert case.counts["review"] == 1 and case.counts["flagged"] == 1
+
+
+def test_case_review_on_many_uncertain_slices_on_ood_and_on_no_brain():
+    uncertain = [s(i, 0.1, unc=0.9 if i < 2 else 0.1) for i in range(6)]
+    assert POLICY.decide_case(uncertain).decision == Decision.REVIEW
+    normal = [s(i, 0.1) for i in range(6)]
+    assert POLICY.decide_case(normal).decision == Decision.NORMAL
+    ood = POLICY.decide_case(normal, ood_reasons=["the intensity distribution is unlike T1ce"])
+    assert ood.decision == Decision.REVIEW and "T1ce" in ood.reasons[0]
+    assert POLICY.decide_case([s(0, 0, empty=True)]).decision == Decision.REVIEW
