@@ -171,7 +171,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )
     if info is not None:
         test = info.metrics.get("test", {})
-        print(f"saved {info.name} ({info.short_hash}) to {args.out}; test ROC AUC {test.get('roc_auc')}")
+        print(
+            f"saved {info.name} ({info.short_hash}) to {args.out}; "
+            f"test ROC AUC {test.get('roc_auc')}"
+        )
     return 0
 
 

@@ -16,10 +16,10 @@ def brain_phantom(
 ) -> tuple[np.ndarray, np.ndarray]:
     """A skull-stripped brain-like ellipsoid (WM core, GM rim, ventricles); returns (image, seg)."""
     rng = np.random.default_rng(seed)
-    grids = np.meshgrid(*[(np.arange(n) - (n - 1) / 2) * s for n, s in zip(shape, spacing)],
-                        indexing="ij")
-    radii = [0.4 * n * s for n, s in zip(shape, spacing)]
-    r = np.sqrt(sum((g / rad) ** 2 for g, rad in zip(grids, radii)))
+    axes = [(np.arange(n) - (n - 1) / 2) * s for n, s in zip(shape, spacing, strict=True)]
+    grids = np.meshgrid(*axes, indexing="ij")
+    radii = [0.4 * n * s for n, s in zip(shape, spacing, strict=True)]
+    r = np.sqrt(sum((g / rad) ** 2 for g, rad in zip(grids, radii, strict=True)))
     image = np.where(r < 1.0, 600.0, 0.0)
     image[r < 0.8] = 900.0  # white matter brighter than grey on T1ce
     ventricles = np.sqrt((grids[0] / 4) ** 2 + (grids[1] / 8) ** 2 + (grids[2] / 5) ** 2) < 1
@@ -27,7 +27,7 @@ def brain_phantom(
     image = image * (1 + 0.03 * rng.standard_normal(shape)) * (r < 1.0)
     seg = np.zeros(shape, dtype=np.uint8)
     if tumour:
-        centre = [g - 0.2 * rad for g, rad in zip(grids, radii)]
+        centre = [g - 0.2 * rad for g, rad in zip(grids, radii, strict=True)]
         d = np.sqrt(sum(c**2 for c in centre))
         seg[d < 9] = 2
         seg[d < 6] = 4

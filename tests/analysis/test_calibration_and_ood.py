@@ -30,8 +30,9 @@ def _scores(stack, labels, rng, shift=0.0):
         err = 0.002 + 0.0005 * rng.standard_normal() + (0.004 if labels[i] else 0) + shift
         pix = 1.0 + 0.1 * rng.standard_normal() + (0.3 if labels[i] else 0)
         unc = 0.003 + 0.0005 * rng.standard_normal()
+        nll = 1.0 + 0.05 * rng.random()
         out.append(SliceScores(i, 0.5 * err + 0.5 * pix, err, pix, unc, unc / 3, 2 * unc / 3,
-                               float(stack.brain_fraction[i]), latent_nll=1.0 + 0.05 * rng.random()))
+                               float(stack.brain_fraction[i]), latent_nll=nll))
     return tuple(out)
 
 

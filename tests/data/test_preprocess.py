@@ -22,7 +22,7 @@ def test_output_shapes_range_and_empty_slices():
     stack = preprocess_volume(_volume(image))
     assert stack.images.shape == (40, IMAGE_SIZE, IMAGE_SIZE)
     assert stack.images.dtype == np.float32
-    assert 0.0 <= stack.images.min() and stack.images.max() <= 1.0
+    assert stack.images.min() >= 0.0 and stack.images.max() <= 1.0
     assert stack.brain_fraction[0] == 0 and not stack.has_brain[0]
     assert stack.has_brain[20]
     assert (stack.images[~stack.masks] == 0).all()
@@ -46,7 +46,7 @@ def test_display_orientation_anterior_up_patient_left_left():
     data[5:35, 40:45, :] = 300.0  # a bright bar at the anterior side (high j)
     stack = preprocess_volume(_volume(data))
     img = stack.images[5]
-    rows, cols = np.nonzero(img > 0.5 * img.max())
+    rows, _ = np.nonzero(img > 0.5 * img.max())
     assert rows.mean() < IMAGE_SIZE / 2  # anterior -> top
     left_mass = img[:, : IMAGE_SIZE // 2].sum()
     assert left_mass > img[:, IMAGE_SIZE // 2 :].sum()  # patient left -> image left
@@ -54,8 +54,8 @@ def test_display_orientation_anterior_up_patient_left_left():
 
 def test_aspect_is_kept_for_anisotropic_voxels():
     shape, spacing = (80, 40, 12), (1.0, 2.0, 3.0)
-    grids = np.meshgrid(*[(np.arange(n) - (n - 1) / 2) * s for n, s in zip(shape, spacing)],
-                        indexing="ij")
+    axes = [(np.arange(n) - (n - 1) / 2) * s for n, s in zip(shape, spacing, strict=True)]
+    grids = np.meshgrid(*axes, indexing="ij")
     disc = (grids[0] ** 2 + grids[1] ** 2) < 25.0**2
     stack = preprocess_volume(_volume(disc * 500.0, spacing))
     mask = stack.masks[6]

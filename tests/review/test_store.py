@@ -53,9 +53,8 @@ def test_audit_trail_cannot_be_rewritten(tmp_path):
 
 
 def test_invalid_decision_is_refused(tmp_path):
-    with ReviewStore(tmp_path / "r.sqlite") as store:
-        with pytest.raises(ValueError):
-            store.open_session("c", "m").record(1, "maybe", "flagged")
+    with ReviewStore(tmp_path / "r.sqlite") as store, pytest.raises(ValueError):
+        store.open_session("c", "m").record(1, "maybe", "flagged")
 
 
 def test_database_is_wal_and_fully_synchronous(tmp_path):

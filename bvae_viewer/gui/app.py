@@ -1,0 +1,96 @@
+"""Start the Qt application: the entry point the CLI calls for `bvae-viewer [FILE]`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from bvae_viewer import paths
+from bvae_viewer.gui import strings
+from bvae_viewer.gui.qt_compat import guard_emit_refcount
+
+ORGANIZATION = "bvae-viewer"
+
+
+def configure_pyqtgraph() -> None:
+    """Row-major arrays (image[row, col]) everywhere, antialiased curves."""
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, background="k")
+
+
+def dark_palette() -> QPalette:
+    """A dark theme as in reading rooms: dim surroundings, the images stand out."""
+    palette = QPalette()
+    base, window, text = QColor(24, 24, 24), QColor(40, 40, 42), QColor(225, 225, 225)
+    roles = {
+        QPalette.ColorRole.Window: window,
+        QPalette.ColorRole.WindowText: text,
+        QPalette.ColorRole.Base: base,
+        QPalette.ColorRole.AlternateBase: window,
+        QPalette.ColorRole.ToolTipBase: window,
+        QPalette.ColorRole.ToolTipText: text,
+        QPalette.ColorRole.Text: text,
+        QPalette.ColorRole.Button: window,
+        QPalette.ColorRole.ButtonText: text,
+        QPalette.ColorRole.Highlight: QColor(42, 130, 218),
+        QPalette.ColorRole.HighlightedText: QColor(0, 0, 0),
+        QPalette.ColorRole.Link: QColor(79, 195, 247),
+    }
+    for role, colour in roles.items():
+        palette.setColor(role, colour)
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(120, 120, 120))
+    palette.setColor(
+        QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(120, 120, 120)
+    )
+    return palette
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    """The one QApplication (reused when it exists, as under pytest-qt)."""
+    guard_emit_refcount()  # before anything emits a signal
+    configure_pyqtgraph()
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName(paths.APP_NAME)
+    app.setOrganizationName(ORGANIZATION)
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette())
+    return app
+
+
+def run_gui(
+    path: Path | None = None,
+    demo: bool = False,
+    screenshot: Path | None = None,
+    model_dir: Path | None = None,
+    device: str = "auto",
+) -> int:
+    """Open the review window (optionally on a file or the demo case); returns the exit code.
+
+    With ``screenshot``, the window loads the volume, waits for the analysis, shows the slice
+    with the highest anomaly score, saves a PNG of the whole window and exits (0 on success).
+    """
+    app = make_application()
+    # Imported here: it pulls in torch (via the worker), which takes a moment.
+    from bvae_viewer.gui.main_window import MainWindow
+
+    window = MainWindow(model_dir=model_dir, device=device)
+    source = paths.demo_case() if demo else path
+    if screenshot is not None:
+        if source is None:
+            print(strings.ERROR_SCREENSHOT_NO_INPUT, file=sys.stderr)
+            return 2
+        window.screenshot_path = Path(screenshot)
+        window.resize(1600, 1000)
+    window.show()
+    if demo:
+        window.open_demo()
+    elif source is not None:
+        window.open_path(Path(source))
+    code = app.exec()
+    window.shutdown_workers()
+    return window.exit_code if screenshot is not None else code

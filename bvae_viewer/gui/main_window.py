@@ -1,0 +1,494 @@
+"""The review window: six linked maps, slice navigation, profile, and the analysis worker."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bvae_viewer import paths
+from bvae_viewer.analysis.triage import Decision, TriagePolicy
+from bvae_viewer.gui import strings
+from bvae_viewer.gui.actions import build_controls
+from bvae_viewer.gui.localizer import Localizer
+from bvae_viewer.gui.panels_grid import PanelsGrid
+from bvae_viewer.gui.profile_plot import ProfilePlot
+from bvae_viewer.gui.settings import GuiSettings
+from bvae_viewer.gui.slice_info import SliceInfo
+from bvae_viewer.gui.view_state import ViewState
+from bvae_viewer.gui.worker import AnalysisWorker, LoadedCase, RunSummary
+
+NAV_KEYS = {
+    Qt.Key.Key_Up: 1,
+    Qt.Key.Key_Right: 1,
+    Qt.Key.Key_Down: -1,
+    Qt.Key.Key_Left: -1,
+    Qt.Key.Key_PageUp: 10,
+    Qt.Key.Key_PageDown: -10,
+}
+PROFILE_REFRESH_MS = 150  # redraw the profile at most this often while results stream in
+
+
+class MainWindow(QMainWindow):
+    """Opens volumes, runs the analysis in a worker thread, shows the current slice."""
+
+    analysis_done = Signal(object)  # RunSummary of the current run
+
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        settings: GuiSettings | None = None,
+        device: str = "auto",
+        samples: int = 5,
+    ) -> None:
+        super().__init__()
+        self.model_dir = Path(model_dir) if model_dir is not None else paths.model_dir()
+        self.settings = settings or GuiSettings()
+        self.device, self.samples = device, samples
+        self.bundle = None
+        self.policy: TriagePolicy | None = None
+        self.worker: AnalysisWorker | None = None
+        self._workers: list[AnalysisWorker] = []  # running or finishing; joined on close
+        self.case: LoadedCase | None = None
+        self.results: list = []  # SliceResult or None, by position
+        self.decisions: list[Decision | None] = []
+        self.last_error: str | None = None
+        self.error_box: QMessageBox | None = None
+        self.screenshot_path: Path | None = None
+        self.exit_code = 0
+
+        self.setWindowTitle(strings.APP_TITLE)
+        self.setAcceptDrops(True)
+        self.state = ViewState(self)
+        self.state.set_radiological(self.settings.radiological())
+        self.state.set_overlay(*self.settings.overlay())
+        self._build_layout()
+        self.controls = build_controls(self)
+        self._build_status_bar()
+        self._wire_state()
+        self._profile_timer = QTimer(self, singleShot=True, interval=PROFILE_REFRESH_MS)
+        self._profile_timer.timeout.connect(self._refresh_profile)
+        self._fill_recent_menu()
+        self.resize(1600, 1000)
+        if (geometry := self.settings.geometry()) is not None:
+            self.restoreGeometry(geometry)
+        if (window_state := self.settings.window_state()) is not None:
+            self.restoreState(window_state)
+        self.statusBar().showMessage(strings.STATUS_READY)
+
+    # --- layout -------------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        self.grid = PanelsGrid(self.state)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setEnabled(False)
+        self.slider.setPageStep(10)
+        self.slice_label = QLabel(strings.SLICE_NONE)
+        self.slice_label.setMinimumWidth(120)
+        nav = QHBoxLayout()
+        nav.addWidget(self.slice_label)
+        nav.addWidget(self.slider, 1)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(4, 4, 4, 0)
+        top_layout.addWidget(self.grid, 1)
+        top_layout.addLayout(nav)
+        self.profile = ProfilePlot(self.state)
+        self.profile.setMinimumHeight(150)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(self.profile)
+        splitter.setStretchFactor(0, 5)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([760, 190])
+        self.setCentralWidget(splitter)
+
+        self.info = SliceInfo()
+        self.localizer = Localizer(self.state)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.addWidget(self.info)
+        side_layout.addStretch(1)
+        side_layout.addWidget(self.localizer)
+        side.setMaximumWidth(340)
+        self.slice_dock = QDockWidget(strings.DOCK_TITLE, self)
+        self.slice_dock.setObjectName("slice_dock")
+        self.slice_dock.setWidget(side)
+        self.slice_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.slice_dock)
+        # The review queue (a later feature) docks on the left: add_queue_dock().
+
+    def add_queue_dock(self, widget: QWidget, title: str) -> QDockWidget:
+        """Place a case/slice queue beside the maps without touching the map layout."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName("queue_dock")
+        dock.setWidget(widget)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.progress = QProgressBar()
+        self.progress.setFixedWidth(220)
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton(strings.CANCEL)
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_analysis)
+        self.device_label = QLabel(strings.STATUS_DEVICE.format(device="-"))
+        self.model_label = QLabel(strings.STATUS_NO_MODEL)
+        self.timing_label = QLabel("")
+        for widget in (self.progress, self.cancel_button, self.timing_label, self.device_label,
+                       self.model_label):
+            bar.addPermanentWidget(widget)
+
+    def _wire_state(self) -> None:
+        s = self.state
+        s.slice_changed.connect(self._show_current)
+        s.crosshair_changed.connect(self._show_pixel)
+        s.orientation_changed.connect(self.settings.set_radiological)
+        s.overlay_changed.connect(self.settings.set_overlay)
+        self.slider.valueChanged.connect(s.set_slice)
+
+    def sizeHint(self) -> QSize:
+        return QSize(1600, 1000)
+
+    # --- opening ------------------------------------------------------------------------------
+    def choose_file(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, strings.OPEN_TITLE, self.settings.last_folder(), strings.OPEN_FILTER
+        )
+        if name:
+            self.open_path(Path(name))
+
+    def choose_folder(self) -> None:
+        name = QFileDialog.getExistingDirectory(
+            self, strings.OPEN_DICOM_TITLE, self.settings.last_folder()
+        )
+        if name:
+            self.open_path(Path(name))
+
+    def open_demo(self) -> None:
+        demo = paths.demo_case()
+        if not demo.exists():
+            self.show_error(strings.ERROR_TITLE, strings.ERROR_NO_DEMO.format(path=demo))
+            return
+        self.open_path(demo)
+
+    def open_path(self, path: Path) -> None:
+        """Start loading and analysing a file or DICOM folder; any previous run is cancelled."""
+        path = Path(path)
+        self._retire_worker()
+        self.settings.add_recent(path)
+        self.settings.set_last_folder(path if path.is_dir() else path.parent)
+        self._fill_recent_menu()
+        worker = AnalysisWorker(path, self.model_dir, self.bundle, self.device, self.samples)
+        worker.stage.connect(self._on_stage)
+        worker.loaded.connect(self._on_loaded)
+        worker.model_ready.connect(self._on_model)
+        worker.slice_done.connect(self._on_slice)
+        worker.progress.connect(self._on_progress)
+        worker.failed.connect(self._on_failed)
+        worker.done.connect(self._on_done)
+        worker.finished.connect(self._reap)
+        self.worker = worker
+        self._workers.append(worker)
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        worker.start()
+
+    def cancel_analysis(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.cancel_button.setEnabled(False)
+
+    def _retire_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.worker = None
+
+    def _reap(self) -> None:
+        self._workers = [w for w in self._workers if not w.isFinished()]
+
+    def _fill_recent_menu(self) -> None:
+        menu = self.controls.recent_menu if hasattr(self, "controls") else None
+        if menu is None:
+            return
+        menu.clear()
+        recent = self.settings.recent_files()
+        if not recent:
+            menu.addAction(strings.ACT_RECENT_EMPTY).setEnabled(False)
+        for path in recent:
+            menu.addAction(str(path)).triggered.connect(lambda _=False, p=path: self.open_path(p))
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        local = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if not local:
+            self.show_error(strings.ERROR_TITLE, strings.ERROR_DROP)
+            return
+        event.acceptProposedAction()
+        self.open_path(Path(local[0]))
+
+    # --- worker signals (ignored when they come from a cancelled, replaced run) ---------------
+    def _current(self) -> bool:
+        return self.sender() is self.worker and self.worker is not None
+
+    def _on_stage(self, text: str) -> None:
+        if self._current():
+            self.statusBar().showMessage(text)
+
+    def _on_loaded(self, case: LoadedCase) -> None:
+        if not self._current():
+            return
+        self.case = case
+        n = len(case.stack)
+        self.results = [None] * n
+        self.decisions = [None] * n
+        self.setWindowTitle(strings.WINDOW_TITLE_FILE.format(name=case.source.name))
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, n - 1))
+        self.slider.blockSignals(False)
+        self.slider.setEnabled(n > 0)
+        self.localizer.set_stack(case.stack)
+        self.state.reset(n, case.start)
+        self.auto_window()
+        self._show_current(self.state.slice)
+        self.state.set_view(None)
+        self._refresh_profile()
+
+    def _on_model(self, bundle, device_label: str) -> None:
+        if not self._current():
+            return
+        self.bundle = bundle
+        cal = bundle.info.calibration
+        self.policy = TriagePolicy.from_calibration(cal)
+        self.grid.set_map_levels(cal.map_levels)
+        self.profile.set_thresholds(cal.score_threshold, cal.uncertainty_threshold)
+        self.device_label.setText(strings.STATUS_DEVICE.format(device=device_label))
+        self.model_label.setText(
+            strings.STATUS_MODEL_ID.format(name=bundle.info.name, hash=bundle.info.short_hash)
+        )
+
+    def _on_slice(self, result) -> None:
+        if not self._current() or not 0 <= result.position < len(self.results):
+            return
+        self.results[result.position] = result
+        if self.policy is not None:
+            self.decisions[result.position] = self.policy.decide_slice(result.scores)
+        if result.position == self.state.slice:
+            self._show_current(result.position)
+        if not self._profile_timer.isActive():
+            self._profile_timer.start()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if self._current():
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.statusBar().showMessage(strings.STATUS_ANALYSING.format(done=done, total=total))
+
+    def _on_failed(self, title: str, message: str) -> None:
+        if self._current():
+            self.show_error(title, message)
+
+    def _on_done(self, summary: RunSummary) -> None:
+        if not self._current():
+            return
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self._refresh_profile()
+        t = summary.timings
+        if "inference" in t:
+            self.timing_label.setText(
+                strings.STATUS_TIMINGS.format(
+                    load=t.get("load", 0.0), prep=t.get("preprocess", 0.0), infer=t["inference"]
+                )
+            )
+        if summary.cancelled:
+            self.statusBar().showMessage(strings.STATUS_CANCELLED)
+        elif not summary.failed:
+            counts = {d: sum(1 for x in self.decisions if x == d) for d in Decision}
+            self.statusBar().showMessage(
+                strings.STATUS_DONE.format(
+                    flagged=counts[Decision.FLAGGED],
+                    review=counts[Decision.REVIEW],
+                    normal=counts[Decision.NORMAL],
+                )
+            )
+        self.analysis_done.emit(summary)
+        if self.screenshot_path is not None:
+            self._finish_screenshot(summary)
+
+    # --- display ------------------------------------------------------------------------------
+    def _show_current(self, index: int) -> None:
+        if self.case is None or not 0 <= index < len(self.results):
+            return
+        if self.slider.value() != index:
+            self.slider.blockSignals(True)
+            self.slider.setValue(index)
+            self.slider.blockSignals(False)
+        last = len(self.results) - 1
+        self.slice_label.setText(strings.SLICE_LABEL.format(index=index, last=last))
+        result = self.results[index]
+        maps = result.maps if result is not None else None
+        self.grid.show_slice(self.case.stack.images[index], maps)
+        self.info.show_slice(
+            index,
+            result.scores if result is not None else None,
+            self.decisions[index],
+            self._thresholds(),
+        )
+
+    def _thresholds(self) -> tuple[float, float]:
+        if self.policy is None:
+            return float("inf"), float("inf")
+        return self.policy.score_threshold, self.policy.uncertainty_threshold
+
+    def _refresh_profile(self) -> None:
+        scores = [r.scores if r is not None else None for r in self.results]
+        self.profile.set_profile(len(self.results), scores, self.decisions)
+
+    def _show_pixel(self, point) -> None:
+        if point is None:
+            return
+        values = self.grid.values_at(*point)
+        text = ", ".join(
+            f"{strings.PANEL_TITLES[k].split(' (')[0]} {v:.3g}" for k, v in values.items()
+        )
+        self.statusBar().showMessage(strings.PIXEL_VALUES.format(row=point[0], col=point[1],
+                                                                 values=text))
+
+    def auto_window(self) -> None:
+        """Window from the whole volume's brain pixels, so every slice uses the same one."""
+        if self.case is None:
+            self.state.set_window(0.0, 1.0)
+            return
+        brain = self.case.stack.images[self.case.stack.masks]
+        high = float(np.percentile(brain, 99.5)) if brain.size else 1.0
+        self.state.set_window(0.0, max(high, 0.05))
+
+    def apply_preset(self, name: str) -> None:
+        levels = strings.WL_PRESETS.get(name)
+        if levels is None:
+            self.auto_window()
+        else:
+            self.state.set_window(*levels)
+
+    def jump_to_top_score(self) -> None:
+        """Go to the analysed slice with the highest anomaly score."""
+        best, best_score = None, -np.inf
+        for i, r in enumerate(self.results):
+            if r is not None and not r.scores.empty and r.scores.anomaly_score > best_score:
+                best, best_score = i, r.scores.anomaly_score
+        if best is not None:
+            self.state.set_slice(best)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in NAV_KEYS:
+            self.state.step_slice(NAV_KEYS[key])
+        elif key == Qt.Key.Key_Home:
+            self.state.set_slice(0)
+        elif key == Qt.Key.Key_End:
+            self.state.set_slice(self.state.n_slices - 1)
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    # --- errors, dialogs, screenshots ---------------------------------------------------------
+    def show_error(self, title: str, message: str) -> None:
+        """One clear sentence in a dialog; the window stays usable."""
+        self.last_error = message
+        self.statusBar().showMessage(message)
+        if self.screenshot_path is not None:
+            # No one to read a dialog: say it on stderr and end with a failure code.
+            print(message, file=sys.stderr)
+            self.exit_code = 1
+            QTimer.singleShot(0, lambda: QApplication.instance().exit(1))
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok,
+                          self)
+        box.setObjectName("error_dialog")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.error_box = box
+
+    def show_about(self) -> None:
+        model = self.model_label.text()
+        QMessageBox.about(self, strings.ACT_ABOUT.replace("&", ""),
+                          strings.ABOUT_TEXT.format(model=model))
+
+    def show_shortcuts(self) -> None:
+        QMessageBox.information(self, strings.ACT_SHORTCUTS.replace("&", ""),
+                                strings.SHORTCUTS_TEXT)
+
+    def choose_screenshot(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, strings.SCREENSHOT_TITLE, self.settings.last_folder(), strings.SCREENSHOT_FILTER
+        )
+        if name:
+            self.save_screenshot(Path(name))
+
+    def save_screenshot(self, path: Path) -> bool:
+        """PNG of the whole window as it is on screen."""
+        path = Path(path)
+        if path.suffix.lower() != ".png":
+            path = path.with_suffix(".png")
+        ok = path.parent.is_dir() and self.grab().save(str(path), "PNG")
+        if ok:
+            self.statusBar().showMessage(strings.SCREENSHOT_SAVED.format(path=path))
+        else:
+            self.show_error(strings.ERROR_TITLE, strings.ERROR_SCREENSHOT.format(path=path))
+        return bool(ok)
+
+    def _finish_screenshot(self, summary: RunSummary) -> None:
+        if summary.failed or summary.cancelled:
+            self.exit_code = 1
+            QTimer.singleShot(0, lambda: QApplication.instance().exit(1))
+            return
+        self.jump_to_top_score()
+        path = self.screenshot_path
+
+        def save_and_quit() -> None:
+            self.exit_code = 0 if self.save_screenshot(path) else 1
+            QApplication.instance().exit(self.exit_code)
+
+        QTimer.singleShot(300, save_and_quit)
+
+    # --- closing ------------------------------------------------------------------------------
+    def shutdown_workers(self) -> None:
+        """Cancel every run and wait for its thread: nothing keeps running after the window."""
+        for worker in self._workers:
+            worker.cancel()
+        for worker in self._workers:
+            worker.wait()
+        self._workers.clear()
+        self.worker = None
+
+    def closeEvent(self, event) -> None:
+        self.shutdown_workers()
+        self.settings.set_geometry(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        super().closeEvent(event)

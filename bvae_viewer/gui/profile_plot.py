@@ -1,0 +1,128 @@
+"""Per-slice profile: anomaly score and total uncertainty against slice, with thresholds."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from bvae_viewer.analysis.maps import SliceScores
+from bvae_viewer.analysis.triage import Decision
+from bvae_viewer.gui import strings
+from bvae_viewer.gui.view_state import ViewState
+
+DECISION_COLOURS = {
+    Decision.NORMAL: "#43a047",
+    Decision.FLAGGED: "#e53935",
+    Decision.REVIEW: "#ffb300",
+    Decision.EMPTY: "#616161",
+}
+AXIS_COLOUR = "#cfcfcf"
+THRESHOLD_PEN = pg.mkPen("#ff7043", width=1.5, style=Qt.PenStyle.DashLine)
+CURRENT_PEN = pg.mkPen("#4fc3f7", width=2)
+
+
+class ProfilePlot(pg.GraphicsLayoutWidget):
+    """Two stacked, x-linked plots; clicking or dragging the marker moves to that slice."""
+
+    def __init__(self, state: ViewState, parent=None) -> None:
+        super().__init__(parent=parent)
+        self.state = state
+        self.setBackground("#111111")
+        self.score_plot = self._make_plot(strings.PROFILE_SCORE, 0)
+        self.unc_plot = self._make_plot(strings.PROFILE_UNC, 1)
+        self.unc_plot.setXLink(self.score_plot)
+        self.unc_plot.setLabel("bottom", strings.PROFILE_X, color=AXIS_COLOUR)
+        self.score_plot.hideAxis("bottom")
+        self.ci.layout.setSpacing(0)
+
+        self._curves = {}
+        self._dots = {}
+        self._thresholds = {}
+        self._markers = []
+        for plot in (self.score_plot, self.unc_plot):
+            curve = plot.plot([], [], pen=pg.mkPen("#9e9e9e", width=1))
+            dots = pg.ScatterPlotItem(size=6, pen=None)
+            plot.addItem(dots)
+            line = pg.InfiniteLine(angle=0, pen=THRESHOLD_PEN, movable=False)
+            line.setVisible(False)
+            plot.addItem(line, ignoreBounds=True)
+            marker = pg.InfiniteLine(angle=90, pen=CURRENT_PEN, movable=True)
+            marker.sigPositionChanged.connect(self._marker_moved)
+            plot.addItem(marker, ignoreBounds=True)
+            self._curves[id(plot)], self._dots[id(plot)] = curve, dots
+            self._thresholds[id(plot)] = line
+            self._markers.append(marker)
+        self.scene().sigMouseClicked.connect(self._scene_clicked)
+        state.slice_changed.connect(self._show_current)
+
+    def _make_plot(self, title: str, row: int) -> pg.PlotItem:
+        plot = self.addPlot(row=row, col=0)
+        for name in ("left", "bottom"):
+            plot.getAxis(name).setTextPen(AXIS_COLOUR)
+            plot.getAxis(name).setPen(AXIS_COLOUR)
+            plot.getAxis(name).enableAutoSIPrefix(False)
+        plot.getAxis("left").setWidth(64)
+        # The name sits inside the plot: rotated axis labels do not fit these short plots.
+        label = pg.TextItem(title, color=AXIS_COLOUR, anchor=(0, 0), fill=(17, 17, 17, 200))
+        label.setParentItem(plot.vb)
+        label.setPos(6, 2)
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.setMenuEnabled(False)
+        return plot
+
+    def set_thresholds(self, score: float, uncertainty: float) -> None:
+        for plot, value in ((self.score_plot, score), (self.unc_plot, uncertainty)):
+            line = self._thresholds[id(plot)]
+            line.setVisible(math.isfinite(value))
+            if math.isfinite(value):
+                line.setValue(value)
+
+    def set_profile(
+        self,
+        n_slices: int,
+        scores: Sequence[SliceScores | None],
+        decisions: Sequence[Decision | None],
+    ) -> None:
+        """Redraw from the slices analysed so far (None: not yet)."""
+        x = np.arange(n_slices, dtype=float)
+        for plot, field in ((self.score_plot, "anomaly_score"), (self.unc_plot, "unc_total")):
+            y = np.array(
+                [getattr(s, field) if s is not None and not s.empty else np.nan for s in scores],
+                dtype=float,
+            )
+            self._curves[id(plot)].setData(x, y, connect="finite")
+            keep = np.isfinite(y)
+            brushes = [
+                pg.mkBrush(DECISION_COLOURS.get(d, "#9e9e9e"))
+                for d, k in zip(decisions, keep, strict=True)
+                if k
+            ]
+            self._dots[id(plot)].setData(x[keep], y[keep], brush=brushes)
+            plot.setXRange(-0.5, max(0.5, n_slices - 0.5), padding=0.0)
+            plot.enableAutoRange(axis="y")
+        self._show_current(self.state.slice)
+
+    def _show_current(self, index: int) -> None:
+        for marker in self._markers:
+            if marker.value() != index:
+                marker.blockSignals(True)
+                marker.setValue(index)
+                marker.blockSignals(False)
+
+    def _marker_moved(self, marker: pg.InfiniteLine) -> None:
+        self.state.set_slice(round(marker.value()))
+
+    def _scene_clicked(self, ev) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return
+        for plot in (self.score_plot, self.unc_plot):
+            if plot.sceneBoundingRect().contains(ev.scenePos()):
+                x = plot.vb.mapSceneToView(ev.scenePos()).x()
+                self.state.set_slice(round(x))
+                return

@@ -1,0 +1,91 @@
+"""Window geometry, last folder, recent files and display choices, kept between sessions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from bvae_viewer.gui.view_state import OVERLAY_KINDS
+from bvae_viewer.paths import config_dir
+
+SCHEMA_VERSION = 1
+MAX_RECENT = 8
+
+
+def _as_bool(value, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.lower() in ("1", "true", "yes")
+    return bool(value)
+
+
+def _as_float(value, default: float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+class GuiSettings:
+    """Typed access to an INI file under the user config folder; bad values fall back quietly."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or config_dir() / "gui.ini"
+        self._q = QSettings(str(self.path), QSettings.Format.IniFormat)
+        if int(_as_float(self._q.value("schema_version"), 0)) > SCHEMA_VERSION:
+            # Written by a newer release: start clean rather than misread it.
+            self._q.clear()
+        self._q.setValue("schema_version", SCHEMA_VERSION)
+
+    def sync(self) -> None:
+        self._q.sync()
+
+    # window
+    def geometry(self) -> QByteArray | None:
+        value = self._q.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_geometry(self, geometry: QByteArray, state: QByteArray) -> None:
+        self._q.setValue("window/geometry", geometry)
+        self._q.setValue("window/state", state)
+
+    def window_state(self) -> QByteArray | None:
+        value = self._q.value("window/state")
+        return value if isinstance(value, QByteArray) else None
+
+    # files
+    def last_folder(self) -> str:
+        folder = str(self._q.value("files/last_folder", "") or "")
+        return folder if folder and Path(folder).is_dir() else str(Path.home())
+
+    def set_last_folder(self, folder: Path) -> None:
+        self._q.setValue("files/last_folder", str(folder))
+
+    def recent_files(self) -> list[Path]:
+        raw = self._q.value("files/recent", [])
+        items = [raw] if isinstance(raw, str) else list(raw or [])
+        return [Path(p) for p in items if p]
+
+    def add_recent(self, path: Path) -> None:
+        path = Path(path).resolve()
+        items = [p for p in self.recent_files() if p != path]
+        self._q.setValue("files/recent", [str(p) for p in [path, *items][:MAX_RECENT]])
+
+    # display
+    def radiological(self) -> bool:
+        return _as_bool(self._q.value("display/radiological"), True)
+
+    def set_radiological(self, value: bool) -> None:
+        self._q.setValue("display/radiological", bool(value))
+
+    def overlay(self) -> tuple[str, float]:
+        kind = str(self._q.value("display/overlay", "none") or "none")
+        kind = kind if kind in OVERLAY_KINDS else "none"
+        opacity = _as_float(self._q.value("display/overlay_opacity"), 0.5)
+        return kind, min(1.0, max(0.0, opacity))
+
+    def set_overlay(self, kind: str, opacity: float) -> None:
+        self._q.setValue("display/overlay", kind)
+        self._q.setValue("display/overlay_opacity", float(opacity))

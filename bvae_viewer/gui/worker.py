@@ -1,0 +1,152 @@
+"""Load -> preprocess -> inference off the GUI thread, results streamed slice by slice."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+from bvae_viewer.analysis.model_info import ModelInfoError
+from bvae_viewer.data.preprocess import SliceStack, preprocess_volume
+from bvae_viewer.gui import strings
+from bvae_viewer.io import VolumeError, load_volume
+from bvae_viewer.nn.bundle import Bundle, WeightsError, load_bundle
+from bvae_viewer.nn.device import DeviceError
+from bvae_viewer.nn.engine import EngineError, InferenceEngine
+
+
+@dataclass(frozen=True)
+class LoadedCase:
+    """What the window needs before any slice is analysed."""
+
+    source: Path
+    stack: SliceStack
+    start: int  # the slice shown first (and analysed first)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class RunSummary:
+    """How a run ended, for the status bar and for tests."""
+
+    cancelled: bool = False
+    failed: bool = False
+    analysed: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def start_slice(stack: SliceStack) -> int:
+    """The slice with the largest brain section: the natural first view of a head."""
+    if len(stack) == 0:
+        return 0
+    return int(np.argmax(stack.brain_fraction))
+
+
+def outward_order(n: int, start: int) -> list[int]:
+    """start, start+1, start-1, start+2, ...: the slice on screen is analysed first."""
+    return sorted(range(n), key=lambda i: (abs(i - start), i < start))
+
+
+class AnalysisWorker(QThread):
+    """One volume, one run; cancel() stops it within one engine batch."""
+
+    stage = Signal(str)
+    loaded = Signal(object)  # LoadedCase
+    model_ready = Signal(object, str)  # Bundle, device label
+    slice_done = Signal(object)  # SliceResult(position, maps, scores)
+    progress = Signal(int, int)  # done, total
+    failed = Signal(str, str)  # dialog title, one clear sentence
+    done = Signal(object)  # RunSummary, always emitted last
+
+    def __init__(
+        self,
+        source: Path,
+        model_dir: Path,
+        bundle: Bundle | None = None,
+        device: str = "auto",
+        samples: int = 5,
+        parent=None,
+    ) -> None:
+        super().__init__(parent)
+        self.source = Path(source)
+        self.model_dir = Path(model_dir)
+        self.bundle = bundle
+        self.device = device
+        self.samples = samples
+        self.order: list[int] = []
+        self.device_label = ""
+        self._cancel = threading.Event()
+        self.summary = RunSummary()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except (EngineError, DeviceError) as exc:  # already one clear sentence
+            self.summary.failed = True
+            self.failed.emit(strings.ERROR_ANALYSIS_TITLE, str(exc))
+        except Exception as exc:  # the app must survive any failure of a run
+            self.summary.failed = True
+            message = strings.ERROR_ANALYSIS.format(reason=exc)
+            self.failed.emit(strings.ERROR_ANALYSIS_TITLE, message)
+        finally:
+            self.summary.cancelled = self._cancel.is_set()
+            self.done.emit(self.summary)
+
+    def _run(self) -> None:
+        timings = self.summary.timings
+        t0 = time.perf_counter()
+        self.stage.emit(strings.STATUS_LOADING.format(name=self.source.name))
+        try:
+            volume = load_volume(self.source)
+        except VolumeError as err:
+            self.summary.failed = True
+            self.failed.emit(strings.ERROR_TITLE, str(err))
+            return
+        timings["load"] = time.perf_counter() - t0
+        if self._cancel.is_set():
+            return
+        self.stage.emit(strings.STATUS_PREPROCESSING)
+        t1 = time.perf_counter()
+        stack = preprocess_volume(volume)
+        timings["preprocess"] = time.perf_counter() - t1
+        first = start_slice(stack)
+        self.loaded.emit(LoadedCase(self.source, stack, first, tuple(volume.metadata.notes)))
+        if self._cancel.is_set() or not self._ensure_bundle():
+            return
+        t2 = time.perf_counter()
+        engine = InferenceEngine(self.bundle, device=self.device, samples=self.samples)
+        self.device_label = engine.device_label
+        self.model_ready.emit(self.bundle, engine.device_label)
+        self.order = outward_order(len(stack), first)
+        total = len(stack)
+        self.progress.emit(0, total)
+        for result in engine.run(stack, order=self.order, cancel=self._cancel):
+            self.summary.analysed += 1
+            self.slice_done.emit(result)
+            self.progress.emit(self.summary.analysed, total)
+            if self._cancel.is_set():
+                break
+        timings["inference"] = time.perf_counter() - t2
+
+    def _ensure_bundle(self) -> bool:
+        if self.bundle is not None:
+            return True
+        self.stage.emit(strings.STATUS_MODEL)
+        try:
+            self.bundle = load_bundle(self.model_dir, device="cpu")
+        except (ModelInfoError, WeightsError, OSError, ValueError) as exc:
+            self.summary.failed = True
+            self.failed.emit(strings.ERROR_ANALYSIS_TITLE, strings.ERROR_MODEL.format(reason=exc))
+            return False
+        return True

@@ -1,0 +1,178 @@
+"""`bvae-viewer bench`: how fast the model analyses a volume on this machine, and why."""
+
+from __future__ import annotations
+
+import copy
+import platform
+import resource
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from bvae_viewer.data.preprocess import InPlaneGrid, SliceStack
+from bvae_viewer.nn.bundle import Bundle
+from bvae_viewer.nn.config import ModelConfig
+from bvae_viewer.nn.device import choose_device
+from bvae_viewer.nn.engine import InferenceEngine, sample_reconstructions, slice_noise
+from bvae_viewer.nn.losses import vae_loss
+from bvae_viewer.nn.network import build_network
+
+
+def synthetic_stack(
+    n_slices: int = 155, brain_slices: int | None = None, size: int = 128, seed: int = 0
+) -> SliceStack:
+    """A BraTS-like stack: the middle slices hold a textured brain-like ellipse, the rest empty."""
+    brain = round(n_slices * 2 / 3) if brain_slices is None else min(brain_slices, n_slices)
+    first = (n_slices - brain) // 2
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size] / (size - 1) - 0.5
+    images = np.zeros((n_slices, size, size), np.float32)
+    for k in range(first, first + brain):
+        t = (k - first + 0.5) / brain  # 0..1 through the brain, widest in the middle
+        scale = 0.35 + 0.65 * np.sin(np.pi * t)
+        r = np.hypot(xx / (0.36 * scale), yy / (0.44 * scale))
+        inside = r < 1.0
+        tissue = 0.55 + 0.15 * np.cos(9 * r + 3 * t) + 0.03 * rng.standard_normal((size, size))
+        images[k] = np.where(inside, np.clip(tissue, 0, 1), 0)
+    masks = images > 0
+    fraction = masks.reshape(n_slices, -1).mean(axis=1).astype(np.float32)
+    grid = InPlaneGrid(0.0, 1.0, 0.0, 1.0, (size, size))
+    return SliceStack(images, masks, np.arange(n_slices), fraction, grid, 1.0)
+
+
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
+    """Measured fp32 matmul rate of this device: the practical peak for the model."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    a @ b  # warm-up (thread pool, cuBLAS handles)
+    _sync(device)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def _sig(value: float) -> float:
+    """Three significant digits: enough to read, and tiny test models do not round to 0."""
+    return float(f"{value:.3g}")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def slice_flops(bundle: Bundle, samples: int, device: torch.device) -> int:
+    """FLOPs of one brain slice: the encoder once plus K decoder passes."""
+    network = bundle.network
+    size = bundle.config.image_size
+    x = torch.rand(1, 1, size, size, device=device)
+    noise = slice_noise(0, 0, samples, bundle.config.latent_dim).unsqueeze(0).to(device)
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        sample_reconstructions(network, x, noise)
+    return int(counter.get_total_flops())
+
+
+def peak_memory_mib(device: torch.device) -> dict[str, float]:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_mib = rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes vs KiB
+    out = {"peak_rss_mib": round(rss_mib, 1)}
+    if device.type == "cuda":
+        out["peak_cuda_mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+    return out
+
+
+def training_throughput(
+    config: ModelConfig, device: str = "auto", batch_size: int = 32, steps: int = 3
+) -> float:
+    """Slices per second of full training steps (forward, loss, backward, Adam) after a warm-up."""
+    dev = choose_device(device)
+    net = build_network(config).to(dev).train()
+    if config.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
+    x = synthetic_stack(batch_size + 4, batch_size, config.image_size).images[2 : 2 + batch_size]
+    xb = torch.from_numpy(x).unsqueeze(1).to(dev)
+    mb = xb > 0
+
+    def step() -> None:
+        terms = vae_loss(net(xb), xb, mb, 0.1, config.deterministic)
+        optimizer.zero_grad(set_to_none=True)
+        terms.total.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        optimizer.step()
+
+    step()
+    _sync(dev)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(dev)
+    return batch_size * steps / (time.perf_counter() - t0)
+
+
+def run_bench(
+    bundle: Bundle,
+    device: str = "auto",
+    samples: int = 5,
+    n_slices: int = 155,
+    brain_slices: int | None = None,
+    training: bool = False,
+) -> dict[str, Any]:
+    """Time one synthetic volume through the engine; put the figures beside the machine's peak."""
+    dev = choose_device(device)
+    stack = synthetic_stack(n_slices, brain_slices, bundle.config.image_size)
+    n_brain = int(stack.has_brain.sum())
+    middle = n_slices // 2
+    engine = InferenceEngine(copy.deepcopy(bundle), device=dev, samples=samples)
+    # Warm-up: one batch, so one-time costs (thread pools, kernels) are not timed.
+    for _ in zip(range(engine.batch_size + 1), engine.run(stack, order=[middle]), strict=False):
+        pass
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+    t0 = time.perf_counter()
+    first = None
+    for _ in engine.run(stack, order=[middle]):
+        if first is None:  # the middle slice, which was asked for first
+            first = time.perf_counter() - t0
+    _sync(dev)
+    seconds = time.perf_counter() - t0
+    flops = slice_flops(engine.bundle, samples, engine.device) * n_brain
+    peak = matmul_gflops(engine.device)
+    achieved = flops / seconds / 1e9
+    figures: dict[str, Any] = {
+        "stack": (
+            f"synthetic: {n_slices} slices of {stack.images.shape[1]}x{stack.images.shape[2]}, "
+            f"{n_brain} holding a brain-like ellipse (the middle), the rest empty"
+        ),
+        "model": bundle.info.name,
+        "config": bundle.config.name,
+        "samples": samples,
+        "volume_seconds": round(seconds, 3),
+        "first_slice_seconds": round(first or 0.0, 4),
+        "slices_per_second": round(n_slices / seconds, 1),
+        "brain_slices_per_second": round(n_brain / seconds, 1),
+        "device": engine.device_label,
+        "device_notes": list(engine.notes),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "model_gflop_per_volume": _sig(flops / 1e9),
+        "model_gflops_achieved": _sig(achieved),
+        "matmul_gflops_fp32": _sig(peak),
+        "fraction_of_matmul_peak": _sig(achieved / peak),
+    }
+    if training:
+        figures["training_slices_per_second_batch32"] = round(
+            training_throughput(bundle.config, str(engine.device)), 1
+        )
+    figures |= peak_memory_mib(engine.device)
+    return figures

@@ -1,0 +1,131 @@
+"""A trained model on disk: fp16 safetensors weights + model.json, checked by sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from bvae_viewer.analysis.model_info import ModelInfo, read_model_info, write_model_info
+from bvae_viewer.nn.config import ModelConfig
+from bvae_viewer.nn.device import choose_device
+from bvae_viewer.nn.network import BayesianVAE, build_network
+
+WEIGHTS_FILE = "weights.safetensors"
+
+
+class WeightsError(Exception):
+    """The weights file is missing, damaged or does not fit the described network."""
+
+
+@dataclass
+class Bundle:
+    """A loaded model: the network (eval mode, fp32), its description and its config."""
+
+    network: BayesianVAE
+    info: ModelInfo
+    config: ModelConfig
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _config_of(network: nn.Module, info: ModelInfo) -> ModelConfig:
+    config = getattr(network, "config", None)
+    if isinstance(config, ModelConfig):
+        return config
+    return ModelConfig.from_dict(info.config)
+
+
+def save_bundle(network: nn.Module, info: ModelInfo, model_dir: Path) -> ModelInfo:
+    """Write weights.safetensors (fp16) and model.json with its sha256; returns the info."""
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    network = getattr(network, "module", network)  # a DDP wrapper
+    config = _config_of(network, info)
+    tensors = {
+        name: (
+            t.detach().to("cpu", torch.float16) if t.is_floating_point() else t.detach().cpu()
+        ).contiguous()
+        for name, t in network.state_dict().items()
+    }
+    weights = model_dir / WEIGHTS_FILE
+    tmp = weights.with_suffix(".safetensors.tmp")
+    save_file(tensors, str(tmp), metadata={"config": json.dumps(asdict(config))})
+    tmp.replace(weights)
+    info = replace(
+        info, config=asdict(config), weights_file=WEIGHTS_FILE, sha256=file_sha256(weights)
+    )
+    write_model_info(model_dir, info)
+    return info
+
+
+def _check_names(model_dir: Path, expected: dict, found: dict) -> None:
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    if missing or extra:
+        detail = "; ".join(
+            part
+            for part in (
+                f"missing {', '.join(missing[:3])}" if missing else "",
+                f"unexpected {', '.join(extra[:3])}" if extra else "",
+            )
+            if part
+        )
+        raise WeightsError(
+            f"The model weights in {model_dir} do not fit the network described in "
+            f"model.json ({detail}); reinstall the model."
+        )
+    for name, tensor in expected.items():
+        if tuple(found[name].shape) != tuple(tensor.shape):
+            raise WeightsError(
+                f"The model weights in {model_dir} do not fit the network described in "
+                f"model.json ({name} has shape {tuple(found[name].shape)}, expected "
+                f"{tuple(tensor.shape)}); reinstall the model."
+            )
+
+
+def load_bundle(model_dir: Path, device: str | torch.device = "cpu") -> Bundle:
+    """Read model.json, verify the weights' sha256, build the network and load them."""
+    model_dir = Path(model_dir)
+    info = read_model_info(model_dir)  # ModelInfoError when model.json is missing/damaged
+    weights = model_dir / info.weights_file
+    if not weights.is_file():
+        raise WeightsError(f"The model weights {weights} are missing; reinstall the model.")
+    if file_sha256(weights) != info.sha256:
+        raise WeightsError(
+            f"The model weights in {model_dir} do not match their recorded checksum; "
+            "reinstall the model."
+        )
+    try:
+        config = ModelConfig.from_dict(info.config)
+    except (TypeError, ValueError) as exc:
+        raise WeightsError(
+            f"The model in {model_dir} was made for a different version of this program ({exc})."
+        ) from exc
+    network = build_network(config)
+    try:
+        tensors = load_file(str(weights))  # safetensors: plain arrays, nothing unpickled
+    except (SafetensorError, OSError) as exc:
+        raise WeightsError(
+            f"The model weights in {model_dir} cannot be read; reinstall the model."
+        ) from exc
+    expected = network.state_dict()
+    _check_names(model_dir, expected, tensors)
+    network.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
+    target = choose_device(device)
+    network = network.to(target).eval()
+    if config.channels_last:
+        network = network.to(memory_format=torch.channels_last)
+    return Bundle(network=network, info=info, config=config)

@@ -1,0 +1,244 @@
+"""Inference: slices -> K decoder samples -> the maps of eq. 10-14 and the slice scores."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from bvae_viewer.analysis.maps import EPS, MapSet, SliceScores, score_slice
+from bvae_viewer.data.preprocess import SliceStack
+from bvae_viewer.nn.bundle import Bundle
+from bvae_viewer.nn.device import choose_device, device_label
+from bvae_viewer.nn.network import BayesianVAE
+
+HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+FIRST_BATCH = 1  # the slice on screen comes back alone, before the first full batch
+
+
+class EngineError(Exception):
+    """The engine cannot analyse the slices (said in one sentence)."""
+
+
+@dataclass(frozen=True)
+class SliceResult:
+    """One slice analysed: position in the SliceStack, its maps and its scores."""
+
+    position: int
+    maps: MapSet
+    scores: SliceScores
+
+
+def slice_noise(seed: int, position: int, samples: int, latent_dim: int) -> torch.Tensor:
+    """The K latent noise vectors of one slice: a function of (seed, position) only."""
+    key = int(np.random.SeedSequence([seed, position]).generate_state(1, np.uint64)[0])
+    generator = torch.Generator().manual_seed(key)
+    return torch.randn(samples, latent_dim, generator=generator)
+
+
+def _is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and (
+        "out of memory" in text or "not enough memory" in text
+    )
+
+
+def sample_reconstructions(
+    network: BayesianVAE, x: torch.Tensor, noise: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """x (B, 1, S, S), noise (B, K, L) -> means and log-variances (B, K, S, S), mu (B, L).
+
+    The encoder runs once; all B*K latent samples go through the decoder in one call.
+    """
+    b, k, latent = noise.shape
+    mu, logvar_z = network.encoder(x)
+    z = network.sample_latent(
+        mu.unsqueeze(1).expand(b, k, latent).reshape(b * k, latent),
+        logvar_z.unsqueeze(1).expand(b, k, latent).reshape(b * k, latent),
+        noise.reshape(b * k, latent),
+    )
+    rec = network.decoder(z)
+    side = x.shape[-1]
+    return rec.mean.reshape(b, k, side, side), rec.logvar.reshape(b, k, side, side), mu
+
+
+def maps_from_samples(
+    x: torch.Tensor, means: torch.Tensor, logvars: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Eq. 10-14 in torch: x (B, S, S), samples (B, K, S, S) -> maps of shape (B, S, S)."""
+    x_bar = means.mean(dim=1)
+    epistemic = ((means - x_bar.unsqueeze(1)) ** 2).mean(dim=1)
+    aleatoric = torch.exp(logvars).mean(dim=1)
+    error = (x - x_bar) ** 2
+    return {
+        "reconstruction": x_bar,
+        "aleatoric": aleatoric,
+        "epistemic": epistemic,
+        "error": error,
+        "pixel_score": error / (epistemic + aleatoric + EPS),
+    }
+
+
+class InferenceEngine:
+    """Streams SliceResults for a SliceStack, the requested slices first."""
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        device: str | torch.device = "auto",
+        samples: int = 5,
+        batch_size: int = 16,
+        seed: int = 0,
+    ) -> None:
+        if samples < 1:
+            raise EngineError("The number of samples must be at least 1.")
+        self.bundle = bundle
+        self.network = bundle.network
+        self.samples = samples
+        self.batch_size = max(1, batch_size)
+        self.seed = seed
+        self.alpha = float(bundle.info.calibration.alpha)
+        self.notes: list[str] = []
+        self._move_to(choose_device(device))
+
+    def _move_to(self, device: torch.device) -> None:
+        self.device = device
+        self.network.to(device).eval()
+        if self.bundle.config.channels_last:
+            self.network.to(memory_format=torch.channels_last)
+        if self.bundle.config.dropout > 0:
+            # MC dropout: dropout stays on at inference. Its masks come from the global RNG,
+            # seeded per batch, so they repeat for the same batches but depend on batching.
+            for module in self.network.decoder.modules():
+                if isinstance(module, torch.nn.Dropout2d):
+                    module.train()
+        self.device_label = device_label(device)
+
+    # --- one batch of brain slices -------------------------------------------------------
+    def _infer_batch(self, stack: SliceStack, positions: list[int]) -> list[SliceResult]:
+        images = torch.from_numpy(np.ascontiguousarray(stack.images[positions]))
+        noise = torch.stack(
+            [
+                slice_noise(self.seed, p, self.samples, self.bundle.config.latent_dim)
+                for p in positions
+            ]
+        )
+        if self.bundle.config.dropout > 0:
+            torch.manual_seed(
+                int(np.random.SeedSequence([self.seed, *positions]).generate_state(1)[0])
+            )
+        with torch.inference_mode():
+            x = images.to(self.device).unsqueeze(1)
+            means, logvars, mu = sample_reconstructions(self.network, x, noise.to(self.device))
+            maps = maps_from_samples(x[:, 0], means, logvars)
+            latent_nll = (0.5 * mu.float() ** 2 + HALF_LOG_2PI).mean(dim=1)
+            maps = {k: v.float().cpu().numpy() for k, v in maps.items()}
+            latent_nll = latent_nll.cpu().numpy()
+        results = []
+        for i, p in enumerate(positions):
+            mapset = MapSet(
+                original=stack.images[p].astype(np.float32, copy=False),
+                reconstruction=maps["reconstruction"][i],
+                aleatoric=maps["aleatoric"][i],
+                epistemic=maps["epistemic"][i],
+                error=maps["error"][i],
+                pixel_score=maps["pixel_score"][i],
+                brain_mask=stack.masks[p].astype(bool, copy=False),
+            )
+            results.append(self._result(stack, p, mapset, float(latent_nll[i])))
+        return results
+
+    def _result(self, stack: SliceStack, p: int, maps: MapSet, nll: float) -> SliceResult:
+        scores = score_slice(
+            maps, self.alpha, int(stack.slice_index[p]), float(stack.brain_fraction[p]), nll
+        )
+        return SliceResult(p, maps, scores)
+
+    def _infer(self, stack: SliceStack, positions: list[int]) -> list[SliceResult]:
+        """Brain slices in sub-batches of the current batch size, shrinking on out-of-memory."""
+        out: list[SliceResult] = []
+        i = 0
+        while i < len(positions):
+            n = min(self.batch_size, len(positions) - i)
+            try:
+                out += self._infer_batch(stack, positions[i : i + n])
+                i += n
+            except RuntimeError as exc:
+                if not _is_oom(exc):
+                    raise
+                self._recover_from_oom(n)
+        return out
+
+    def _recover_from_oom(self, n: int) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        if n > 1:
+            self.batch_size = max(1, n // 2)
+            where = "CUDA" if self.device.type == "cuda" else "CPU"
+            self.notes.append(f"{where} out of memory: batch size halved to {self.batch_size}")
+        elif self.device.type != "cpu":
+            self._move_to(torch.device("cpu"))
+            self.notes.append("CUDA out of memory at batch size 1: fell back to CPU")
+        else:
+            raise EngineError("There is not enough memory to analyse even one slice.")
+
+    # --- streaming -----------------------------------------------------------------------
+    def _ordered(self, n: int, order: Sequence[int] | None) -> list[int]:
+        seen: set[int] = set()
+        out: list[int] = []
+        for p in [*(order or ()), *range(n)]:
+            p = int(p)
+            if not 0 <= p < n:
+                raise EngineError(f"Slice position {p} is outside the volume (0..{n - 1}).")
+            if p not in seen:
+                seen.add(p)
+                out.append(p)
+        return out
+
+    def _chunks(self, stack: SliceStack, ordered: list[int]) -> Iterator[list[int]]:
+        """Runs of the order holding FIRST_BATCH, then batch_size, brain slices each."""
+        has_brain = stack.has_brain
+        chunk: list[int] = []
+        brain = 0
+        target = FIRST_BATCH
+        for p in ordered:
+            chunk.append(p)
+            brain += bool(has_brain[p])
+            if brain >= target:
+                yield chunk
+                chunk, brain, target = [], 0, self.batch_size
+        if chunk:
+            yield chunk
+
+    def run(
+        self,
+        stack: SliceStack,
+        order: Sequence[int] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[SliceResult]:
+        """Yield one SliceResult per slice: ``order`` first, then the rest by position."""
+        size = self.bundle.config.image_size
+        if stack.images.shape[1:] != (size, size):
+            raise EngineError(
+                f"The slices are {stack.images.shape[1]}x{stack.images.shape[2]} pixels but "
+                f"the model expects {size}x{size}."
+            )
+        has_brain = stack.has_brain
+        for chunk in self._chunks(stack, self._ordered(len(stack), order)):
+            if cancel is not None and cancel.is_set():
+                return
+            brain = [p for p in chunk if has_brain[p]]
+            done = {r.position: r for r in self._infer(stack, brain)}
+            for p in chunk:
+                if p not in done:
+                    # Empty by definition (an empty mask), even if a few brain pixels remain.
+                    no_brain = np.zeros(stack.masks[p].shape, dtype=bool)
+                    maps = MapSet.empty(stack.images[p].astype(np.float32), no_brain)
+                    done[p] = self._result(stack, p, maps, float("nan"))
+                yield done[p]

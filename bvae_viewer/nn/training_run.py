@@ -1,0 +1,128 @@
+"""`bvae-viewer train`: BraTS-layout folder -> trained, calibrated, evaluated model folder."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bvae_viewer.analysis.calibrate import ValidationCase, calibrate, rescore
+from bvae_viewer.analysis.metrics import slice_metrics
+from bvae_viewer.analysis.model_info import ModelInfo
+from bvae_viewer.data.brats import LabelledCase, find_cases, load_case, normal_slices, split_cases
+from bvae_viewer.nn.bundle import Bundle, save_bundle
+from bvae_viewer.nn.config import ModelConfig
+from bvae_viewer.nn.engine import InferenceEngine
+from bvae_viewer.nn.pipeline import validation_case
+from bvae_viewer.nn.train import TrainOptions, train_model
+
+
+def _is_rank0() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _load(cases, label: str) -> list[LabelledCase]:
+    out = []
+    for i, case in enumerate(cases, 1):
+        out.append(load_case(case))
+        print(f"\rloading {label} cases: {i}/{len(cases)}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return out
+
+
+def evaluate_cases(engine: InferenceEngine, cases: list[LabelledCase]) -> list[ValidationCase]:
+    return [validation_case(engine, c) for c in cases]
+
+
+def split_metrics(cases: list[ValidationCase], alpha: float) -> dict[str, Any]:
+    """Slice-level metrics of a split, brain slices only."""
+    scores, labels = [], []
+    for case in cases:
+        for s, label in zip(case.scores, case.labels, strict=True):
+            if not s.empty:
+                scores.append(rescore(s, alpha).anomaly_score)
+                labels.append(bool(label))
+    out = slice_metrics(np.array(labels), np.array(scores))
+    out["n_cases"] = len(cases)
+    return out
+
+
+def train_bundle(
+    data_dir: Path,
+    out_dir: Path,
+    config: ModelConfig,
+    options: TrainOptions,
+    name: str,
+    command: str,
+    resume: bool = False,
+    split_seed: int = 0,
+) -> ModelInfo | None:
+    """Train on normal slices, calibrate on validation cases, measure on test cases, save."""
+    start = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    split = split_cases(find_cases(data_dir), seed=split_seed)
+    train_cases = _load(split.train, "train")
+    val_cases = _load(split.val, "validation")
+    train = normal_slices(train_cases)
+    val = normal_slices(val_cases)
+    del train_cases
+    result = train_model(
+        config,
+        train.images,
+        val.images,
+        out_dir / "checkpoints",
+        options,
+        resume=resume,
+        train_masks=train.masks,
+        val_masks=val.masks,
+    )
+    if not _is_rank0():
+        return None
+    train_seconds = time.perf_counter() - start
+    provisional = ModelInfo(name, asdict(config), "weights.safetensors", "")
+    bundle = Bundle(network=result.best_state, info=provisional, config=config)
+    # Scores are recomputed for every alpha during calibration (eq. 15 is linear in them).
+    engine = InferenceEngine(bundle, device="cpu", samples=5)
+    val_scored = evaluate_cases(engine, val_cases)
+    calibration = calibrate(val_scored)
+    test_scored = evaluate_cases(engine, _load(split.test, "test"))
+    info = ModelInfo(
+        name=name,
+        config=asdict(config),
+        weights_file="weights.safetensors",
+        sha256="",
+        calibration=calibration,
+        metrics={
+            "validation": split_metrics(val_scored, calibration.alpha),
+            "test": split_metrics(test_scored, calibration.alpha),
+        },
+        training={
+            "command": command,
+            "data": str(data_dir),
+            "split_seed": split_seed,
+            "cases": {
+                "train": [c.case_id for c in split.train],
+                "val": [c.case_id for c in split.val],
+                "test": [c.case_id for c in split.test],
+            },
+            "n_train_slices": len(train.images),
+            "n_val_slices": len(val.images),
+            "options": asdict(options),
+            "epochs_run": result.epochs_run,
+            "best_val_loss": result.best_val_loss,
+            "history": result.history,
+            "train_wall_seconds": round(train_seconds, 1),
+            "total_wall_seconds": round(time.perf_counter() - start, 1),
+            "torch": torch.__version__,
+            "machine": f"{platform.machine()} {os.cpu_count()} cpus",
+        },
+    )
+    return save_bundle(result.best_state, info, out_dir)

@@ -1,0 +1,36 @@
+import numpy as np
+
+from bvae_viewer.nn.bench import run_bench, synthetic_stack, training_throughput
+from tests.nn.nnkit import tiny_config
+
+
+def test_synthetic_stack_has_a_brain_in_the_middle_two_thirds():
+    stack = synthetic_stack(30, size=32)
+    assert len(stack) == 30 and stack.images.shape[1:] == (32, 32)
+    brain = np.flatnonzero(stack.has_brain)
+    assert len(brain) == 20 and brain[0] == 5 and brain[-1] == 24
+    assert stack.images.max() <= 1.0 and not stack.images[~stack.masks].any()
+
+
+def test_bench_reports_every_figure(tiny_bundle):
+    figures = run_bench(tiny_bundle, device="cpu", samples=3, n_slices=12, brain_slices=6)
+    assert "6 holding a brain-like ellipse" in figures["stack"]
+    for key in (
+        "volume_seconds",
+        "first_slice_seconds",
+        "slices_per_second",
+        "matmul_gflops_fp32",
+        "model_gflops_achieved",
+        "peak_rss_mib",
+    ):
+        assert figures[key] > 0, key
+    assert 0 < figures["first_slice_seconds"] <= figures["volume_seconds"]
+    assert figures["model_gflop_per_volume"] > 0
+    assert figures["fraction_of_matmul_peak"] > 0
+    assert figures["device"].startswith("CPU") and figures["samples"] == 3
+    # The caller's bundle stays where it was.
+    assert next(tiny_bundle.network.parameters()).device.type == "cpu"
+
+
+def test_training_throughput_runs_real_steps():
+    assert training_throughput(tiny_config(), device="cpu", batch_size=4, steps=1) > 0
