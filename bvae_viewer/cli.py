@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bvae_viewer import __version__
 
-SUBCOMMANDS = ("gui", "analyze", "synth", "train", "bench")
+SUBCOMMANDS = ("gui", "analyze", "synth", "train", "evaluate", "bench")
 EXIT_BAD_INPUT = 2
 
 
@@ -39,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     an.add_argument("--samples", type=int, default=5, help="latent samples K (default 5)")
     an.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
+    an.add_argument(
+        "--report", type=Path, help="also write a report: .pdf, .html, .csv or .json"
+    )
+    an.add_argument(
+        "--include-identifiers", action="store_true",
+        help="put the patient's name, ID, dates etc. in the report (default: left out)",
+    )
 
     sy = sub.add_parser("synth", help="write a synthetic BraTS-layout dataset")
     sy.add_argument("--out", type=Path, required=True)
@@ -54,17 +61,33 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--epochs", type=int, default=40)
     tr.add_argument("--batch-size", type=int, default=32)
     tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--warmup-epochs", type=float, default=10.0, help="beta warm-up length")
+    tr.add_argument("--patience", type=int, default=8, help="early-stopping patience (epochs)")
+    tr.add_argument("--lr-warmup-steps", type=int, default=200, help="linear learning-rate ramp")
     tr.add_argument("--time-budget", type=float, default=None, help="seconds; stop cleanly")
     tr.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     tr.add_argument("--name", default=None, help="model name (default bvae-<config>)")
 
+    ev = sub.add_parser("evaluate", help="metrics, ablations and baselines on a BraTS folder")
+    ev.add_argument("--data", type=Path, required=True, help="BraTS-layout folder")
+    ev.add_argument("--out", type=Path, required=True)
+    ev.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
+    ev.add_argument("--preset", choices=("quick", "full"), default="quick")
+    ev.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    ev.add_argument("--seed", type=int, default=0)
+
     be = sub.add_parser("bench", help="performance figures as JSON")
     be.add_argument("--json", type=Path, help="also write the figures to this file")
     be.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     be.add_argument("--samples", type=int, default=5)
     be.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
+    be.add_argument("--training", action="store_true", help="also time training steps")
+    be.add_argument(
+        "--compare-paper", action="store_true",
+        help="also time the paper configuration on the same stack (slow on a CPU)",
+    )
     return parser
 
 
@@ -104,19 +127,54 @@ def _cmd_gui(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from bvae_viewer.nn.bundle import load_bundle
-    from bvae_viewer.nn.device import choose_device
-    from bvae_viewer.nn.pipeline import analyze_file
+    from bvae_viewer.review.report_path import ReportError, check_report_path
 
     if args.samples < 1:
         raise UserError("--samples must be at least 1.")
+    if args.include_identifiers and args.report is None:
+        raise UserError("--include-identifiers only applies to a --report.")
+    if args.report is not None:
+        try:  # before the model runs: a typo in the name must not cost the analysis
+            check_report_path(args.report, keep=(args.out / "slices.csv", args.out / "case.json"))
+        except ReportError as exc:
+            raise UserError(str(exc)) from None
+    # torch is imported only now: a mistyped option is answered at once.
+    from bvae_viewer.analysis.case import write_case_outputs
+    from bvae_viewer.nn.bundle import load_bundle
+    from bvae_viewer.nn.device import choose_device
+    from bvae_viewer.nn.pipeline import analyze_loaded, load_case, report_data
+
+    loaded = load_case(args.input)  # a bad input is reported before the model is read
     device = choose_device(args.device)
     bundle = load_bundle(_model_dir(args.model), device=device)
-    result = analyze_file(args.input, args.out, bundle, device=args.device, samples=args.samples)
+    decisions, case_review = {}, None
+    if args.report is not None:
+        from bvae_viewer.review.store import ReviewStoreError, stored_decisions
+
+        try:  # a reviewer's decisions on this case and model, made in the window
+            decisions, case_review = stored_decisions(loaded.case_hash, bundle.info.sha256)
+        except ReviewStoreError as exc:
+            print(f"bvae-viewer: warning: {exc} The report has no reviewer decisions.",
+                  file=sys.stderr)
+    analysis = analyze_loaded(
+        loaded, bundle, device=args.device, samples=args.samples,
+        keep_maps=args.report is not None, decided=decisions.keys(),
+    )
+    result = analysis.result
+    write_case_outputs(result, args.out)
+    if args.report is not None:
+        from bvae_viewer.gui.report_writer import write_report
+
+        data = report_data(analysis, bundle.info, decisions, case_review)
+        try:
+            write_report(data, args.report, include_identifiers=args.include_identifiers)
+        except ReportError as exc:
+            raise UserError(str(exc)) from None
     print(
-        f"{args.input.name}: {result.case.decision.value}"
+        f"{result.extra['source']}: {result.case.decision.value}"
         + (f" ({'; '.join(result.case.reasons)})" if result.case.reasons else "")
         + f" -> {args.out}"
+        + (f", report {args.report}" if args.report is not None else "")
     )
     return 0
 
@@ -155,6 +213,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
+        warmup_epochs=args.warmup_epochs,
+        patience=args.patience,
+        lr_warmup_steps=args.lr_warmup_steps,
         seed=args.seed,
         time_budget_s=args.time_budget,
         device=args.device,
@@ -178,12 +239,31 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from bvae_viewer.nn.evaluate import run_evaluate
+
+    return run_evaluate(
+        args.data, args.out, _model_dir(args.model), preset=args.preset, device=args.device,
+        seed=args.seed,
+    )
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from bvae_viewer.nn.bench import run_bench
     from bvae_viewer.nn.bundle import load_bundle
 
     bundle = load_bundle(_model_dir(args.model), device="cpu")
-    figures = run_bench(bundle, device=args.device, samples=args.samples)
+    if args.compare_paper:
+        from bvae_viewer.nn.bench import compare_configs
+        from bvae_viewer.nn.config import ModelConfig
+
+        figures = compare_configs(
+            bundle, {"paper": ModelConfig.paper()}, device=args.device, samples=args.samples
+        )
+    else:
+        figures = run_bench(
+            bundle, device=args.device, samples=args.samples, training=args.training
+        )
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:
@@ -191,20 +271,28 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+# Errors whose message is written for the user, by module; a module not yet imported cannot
+# have raised one, so torch is never imported just to report a typo.
+_USER_ERRORS = {
+    "bvae_viewer.io.errors": ("VolumeError",),
+    "bvae_viewer.data.brats": ("DatasetError",),
+    "bvae_viewer.data.synth.anatomy": ("SynthError",),
+    "bvae_viewer.analysis.model_info": ("ModelInfoError",),
+    "bvae_viewer.review.store": ("ReviewStoreError",),
+    "bvae_viewer.review.report_path": ("ReportError",),
+    "bvae_viewer.nn.bundle": ("WeightsError",),
+    "bvae_viewer.nn.device": ("DeviceError",),
+    "bvae_viewer.nn.engine": ("EngineError",),
+    "bvae_viewer.nn.train": ("TrainingError",),
+}
+
+
 def _user_errors() -> tuple[type[Exception], ...]:
     """Exceptions whose message is written for the user (bad input, not a bug)."""
-    from bvae_viewer.analysis.model_info import ModelInfoError
-    from bvae_viewer.data.brats import DatasetError
-    from bvae_viewer.io import VolumeError
-
-    errors: list[type[Exception]] = [UserError, VolumeError, DatasetError, ModelInfoError]
-    try:
-        from bvae_viewer.nn.bundle import WeightsError
-        from bvae_viewer.nn.device import DeviceError
-
-        errors += [WeightsError, DeviceError]
-    except ImportError:
-        pass
+    errors: list[type[Exception]] = [UserError]
+    for module_name, names in _USER_ERRORS.items():
+        module = sys.modules.get(module_name)
+        errors += [getattr(module, name) for name in names if hasattr(module, name)]
     return tuple(errors)
 
 
@@ -217,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         "analyze": _cmd_analyze,
         "synth": _cmd_synth,
         "train": _cmd_train,
+        "evaluate": _cmd_evaluate,
         "bench": _cmd_bench,
     }
     try:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Qt's libraries need a few system libraries; install the missing ones where we may (Debian).
 set -euo pipefail
-needed=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0)
+# poppler-utils: pdftotext, with which the tests read exported PDF reports.
+needed=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
+        poppler-utils)
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

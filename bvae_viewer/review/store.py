@@ -10,53 +10,43 @@ from __future__ import annotations
 import getpass
 import json
 import sqlite3
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
-DB_NAME = "reviews.sqlite"
+from bvae_viewer.review.store_schema import SCHEMA_VERSION, NewerSchemaError, prepare
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (
-    id INTEGER PRIMARY KEY,
-    case_hash TEXT NOT NULL,
-    model_sha256 TEXT NOT NULL,
-    label TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL,
-    UNIQUE (case_hash, model_sha256)
-);
-CREATE TABLE IF NOT EXISTS decisions (
-    id INTEGER PRIMARY KEY,
-    session_id INTEGER NOT NULL REFERENCES sessions(id),
-    item_kind TEXT NOT NULL CHECK (item_kind IN ('slice', 'case')),
-    item_index INTEGER NOT NULL,
-    decision TEXT NOT NULL CHECK (decision IN ('abnormal', 'normal', 'defer')),
-    model_decision TEXT NOT NULL,
-    reviewer TEXT NOT NULL,
-    note TEXT NOT NULL DEFAULT '',
-    made_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS decisions_item ON decisions (session_id, item_kind, item_index);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY,
-    session_id INTEGER NOT NULL REFERENCES sessions(id),
-    kind TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    made_at TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
-BEGIN SELECT RAISE(ABORT, 'the review audit trail cannot be rewritten'); END;
-CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
-BEGIN SELECT RAISE(ABORT, 'the review audit trail cannot be rewritten'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'the review audit trail cannot be rewritten'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'the review audit trail cannot be rewritten'); END;
-"""
+__all__ = [
+    "DB_NAME",
+    "SCHEMA_VERSION",
+    "DecisionRecord",
+    "ReviewDecision",
+    "ReviewSession",
+    "ReviewStore",
+    "ReviewStoreError",
+    "SessionInfo",
+    "Thresholds",
+    "default_reviewer",
+    "default_store_path",
+    "stored_decisions",
+]
+
+DB_NAME = "reviews.sqlite"
+THRESHOLDS_EVENT = "thresholds"
+_COLUMNS = (
+    "id, item_kind, item_index, decision, model_decision, reviewer, note, made_at, "
+    "score_threshold, uncertainty_threshold"
+)
+
+
+class ReviewStoreError(Exception):
+    """The review database cannot be used (said in one sentence)."""
 
 
 class ReviewDecision(StrEnum):
@@ -66,15 +56,43 @@ class ReviewDecision(StrEnum):
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """The triage thresholds in force when a decision was made."""
+
+    score: float
+    uncertainty: float
+
+
+@dataclass(frozen=True)
 class DecisionRecord:
+    """One row of the audit trail; item_index is the axial slice index (SliceScores)."""
+
     id: int
-    item_kind: str
+    item_kind: str  # "slice" or "case"
     item_index: int
     decision: ReviewDecision
-    model_decision: str
+    model_decision: str  # what the model said about the same item
     reviewer: str
     note: str
-    made_at: str
+    made_at: str  # ISO 8601, UTC
+    score_threshold: float | None = None  # None: recorded before thresholds were kept
+    uncertainty_threshold: float | None = None
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> DecisionRecord:
+        return cls(row[0], row[1], row[2], ReviewDecision(row[3]), *row[4:])
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A session as listed, without opening it."""
+
+    id: int
+    case_hash: str
+    model_sha256: str
+    label: str
+    created_at: str
+    decisions: int
 
 
 def _now() -> str:
@@ -82,30 +100,63 @@ def _now() -> str:
 
 
 def default_reviewer() -> str:
+    """The OS user name: the reviewer unless the user types another."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
 
 
+def default_store_path() -> Path:
+    """reviews.sqlite in the per-user data folder (platformdirs' user_data_dir)."""
+    from bvae_viewer.paths import data_dir
+
+    return data_dir() / DB_NAME
+
+
 class ReviewStore:
     """The SQLite file holding every review session of this user."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit: each statement below is its own durable transaction.
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript("BEGIN;" + SCHEMA + "COMMIT;")
-        self._db.execute(
-            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
+        # Autocommit: each statement below is its own durable transaction. One connection may
+        # serve several threads (a worker exports while the window records); the lock orders them.
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, timeout=10.0, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise ReviewStoreError(f"The review database {self.path} cannot be opened.") from exc
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            if sys.platform == "darwin":
+                # macOS fsync does not reach the platter; F_FULLFSYNC does.
+                self._db.execute("PRAGMA fullfsync=ON")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            prepare(self._db)
+        except NewerSchemaError as exc:
+            self._db.close()
+            raise ReviewStoreError(
+                f"The review database {self.path} was written by a newer bvae-viewer "
+                f"(schema {exc}, this one knows {SCHEMA_VERSION}); please update."
+            ) from None
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise ReviewStoreError(
+                f"The review database {self.path} is damaged or not a database ({exc})."
+            ) from exc
+
+    @classmethod
+    def open_default(cls) -> ReviewStore:
+        """The store in the per-user data folder."""
+        return cls(default_store_path())
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def __enter__(self) -> ReviewStore:
         return self
@@ -113,31 +164,73 @@ class ReviewStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._db
+
     def open_session(self, case_hash: str, model_sha256: str, label: str = "") -> ReviewSession:
         """The session of this case under this model: resumed if it exists, else created."""
-        self._db.execute(
-            "INSERT OR IGNORE INTO sessions (case_hash, model_sha256, label, created_at) "
-            "VALUES (?, ?, ?, ?)",
-            (case_hash, model_sha256, label, _now()),
+        with self._locked() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO sessions (case_hash, model_sha256, label, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (case_hash, model_sha256, label, _now()),
+            )
+        found = self.find_session(case_hash, model_sha256)
+        assert found is not None  # inserted just above, and sessions are never deleted
+        return found
+
+    def find_session(self, case_hash: str, model_sha256: str) -> ReviewSession | None:
+        """The existing session of this case under this model, or None (nothing is created)."""
+        with self._locked() as db:
+            row = db.execute(
+                "SELECT id FROM sessions WHERE case_hash = ? AND model_sha256 = ?",
+                (case_hash, model_sha256),
+            ).fetchone()
+        if row is None:
+            return None
+        return ReviewSession(self, int(row[0]), case_hash, model_sha256)
+
+    def sessions(self, case_hash: str | None = None) -> list[SessionInfo]:
+        """Sessions (of one case, or all), newest first, with their number of decisions."""
+        query = (
+            "SELECT s.id, s.case_hash, s.model_sha256, s.label, s.created_at, "
+            "(SELECT COUNT(*) FROM decisions d WHERE d.session_id = s.id) FROM sessions s"
         )
-        (session_id,) = self._db.execute(
-            "SELECT id FROM sessions WHERE case_hash = ? AND model_sha256 = ?",
-            (case_hash, model_sha256),
-        ).fetchone()
-        return ReviewSession(self._db, int(session_id), case_hash, model_sha256)
+        args: tuple[str, ...] = ()
+        if case_hash is not None:
+            query += " WHERE s.case_hash = ?"
+            args = (case_hash,)
+        with self._locked() as db:
+            rows = db.execute(query + " ORDER BY s.id DESC", args).fetchall()
+        return [SessionInfo(*row) for row in rows]
 
     def integrity_ok(self) -> bool:
-        return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        with self._locked() as db:
+            return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 class ReviewSession:
     """Decisions on the slices (and the whole) of one case."""
 
-    def __init__(self, db: sqlite3.Connection, session_id: int, case_hash: str, model: str):
-        self._db = db
+    def __init__(
+        self, store: ReviewStore | sqlite3.Connection, session_id: int, case_hash: str, model: str
+    ):
+        # A bare connection is accepted for callers of the first version of this class.
+        self._store = store
         self.id = session_id
         self.case_hash = case_hash
         self.model_sha256 = model
+        self.reviewer = default_reviewer()  # editable: used when record() is given none
+
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        if isinstance(self._store, ReviewStore):
+            with self._store._locked() as db:
+                yield db
+        else:
+            yield self._store
 
     def record(
         self,
@@ -147,40 +240,72 @@ class ReviewSession:
         note: str = "",
         reviewer: str | None = None,
         item_kind: str = "slice",
+        thresholds: Thresholds | None = None,
     ) -> DecisionRecord:
-        """Append one decision; it is on disk when this returns."""
+        """Append one decision; it is on disk when this returns.
+
+        item_kind "slice": item_index is the axial slice index; "case": use item_index 0.
+        thresholds: those in force (default: the session's latest, see set_thresholds).
+        """
+        limits = thresholds or self.thresholds
         row = (
             self.id,
             item_kind,
             int(item_index),
             ReviewDecision(decision).value,
-            model_decision,
-            reviewer or default_reviewer(),
+            str(model_decision),
+            reviewer or self.reviewer,
             note,
             _now(),
+            None if limits is None else float(limits.score),
+            None if limits is None else float(limits.uncertainty),
         )
-        cur = self._db.execute(
-            "INSERT INTO decisions (session_id, item_kind, item_index, decision, model_decision,"
-            " reviewer, note, made_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            row,
-        )
-        return DecisionRecord(int(cur.lastrowid), *row[1:3], ReviewDecision(row[3]), *row[4:])
+        with self._locked() as db:
+            cur = db.execute(
+                "INSERT INTO decisions (session_id, item_kind, item_index, decision,"
+                " model_decision, reviewer, note, made_at, score_threshold,"
+                " uncertainty_threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        return DecisionRecord.from_row((int(cur.lastrowid or 0), *row[1:]))
 
     def log_event(self, kind: str, payload: dict[str, Any]) -> None:
         """Audit entries such as threshold changes."""
-        self._db.execute(
-            "INSERT INTO events (session_id, kind, payload, made_at) VALUES (?, ?, ?, ?)",
-            (self.id, kind, json.dumps(payload, sort_keys=True), _now()),
-        )
+        with self._locked() as db:
+            db.execute(
+                "INSERT INTO events (session_id, kind, payload, made_at) VALUES (?, ?, ?, ?)",
+                (self.id, kind, json.dumps(payload, sort_keys=True), _now()),
+            )
+
+    @property
+    def thresholds(self) -> Thresholds | None:
+        """The thresholds last set in this session, or None if none were."""
+        with self._locked() as db:
+            row = db.execute(
+                "SELECT payload FROM events WHERE session_id = ? AND kind = ? "
+                "ORDER BY id DESC LIMIT 1",
+                (self.id, THRESHOLDS_EVENT),
+            ).fetchone()
+        if row is None:
+            return None
+        payload = json.loads(row[0])
+        return Thresholds(float(payload["score"]), float(payload["uncertainty"]))
+
+    def set_thresholds(self, score: float, uncertainty: float) -> Thresholds:
+        """Log the thresholds in force (only when they change); later decisions carry them."""
+        wanted = Thresholds(float(score), float(uncertainty))
+        if self.thresholds != wanted:
+            payload = {"score": wanted.score, "uncertainty": wanted.uncertainty}
+            self.log_event(THRESHOLDS_EVENT, payload)
+        return wanted
 
     def history(self) -> list[DecisionRecord]:
         """Every decision ever made in this session, oldest first."""
-        rows = self._db.execute(
-            "SELECT id, item_kind, item_index, decision, model_decision, reviewer, note, made_at "
-            "FROM decisions WHERE session_id = ? ORDER BY id",
-            (self.id,),
-        ).fetchall()
-        return [DecisionRecord(r[0], r[1], r[2], ReviewDecision(r[3]), *r[4:]) for r in rows]
+        with self._locked() as db:
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM decisions WHERE session_id = ? ORDER BY id", (self.id,)
+            ).fetchall()
+        return [DecisionRecord.from_row(r) for r in rows]
 
     def current(self, item_kind: str = "slice") -> dict[int, DecisionRecord]:
         """The latest decision per item."""
@@ -190,9 +315,30 @@ class ReviewSession:
                 latest[record.item_index] = record
         return latest
 
+    def case_decision(self) -> DecisionRecord | None:
+        """The reviewer's latest decision on the whole case (item_kind "case"), if any."""
+        cases = self.current("case").values()
+        return max(cases, key=lambda r: r.id) if cases else None
+
     def events(self) -> list[tuple[str, dict[str, Any], str]]:
-        rows = self._db.execute(
-            "SELECT kind, payload, made_at FROM events WHERE session_id = ? ORDER BY id",
-            (self.id,),
-        ).fetchall()
+        with self._locked() as db:
+            rows = db.execute(
+                "SELECT kind, payload, made_at FROM events WHERE session_id = ? ORDER BY id",
+                (self.id,),
+            ).fetchall()
         return [(k, json.loads(p), t) for k, p, t in rows]
+
+
+def stored_decisions(
+    case_hash: str, model_sha256: str, path: Path | None = None
+) -> tuple[dict[int, DecisionRecord], DecisionRecord | None]:
+    """The reviewer's current slice decisions and case decision, read without creating a
+    database or a session where none exists (e.g. for a report written from the CLI)."""
+    path = Path(path) if path is not None else default_store_path()
+    if not path.is_file():
+        return {}, None
+    with ReviewStore(path) as store:
+        session = store.find_session(case_hash, model_sha256)
+        if session is None:
+            return {}, None
+        return session.current(), session.case_decision()

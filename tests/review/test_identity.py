@@ -7,8 +7,14 @@ from bvae_viewer.review.identity import case_fingerprint
 
 
 def _vol(data, name="a.nii.gz", patient="DOE^JANE"):
-    return Volume(data, (1.0, 1.0, 2.0), np.eye(4), VolumeMetadata("nifti"), Path(name),
-                  PatientIdentity(patient_name=patient))
+    return Volume(
+        data,
+        (1.0, 1.0, 2.0),
+        np.eye(4),
+        VolumeMetadata("nifti"),
+        Path(name),
+        PatientIdentity(patient_name=patient),
+    )
 
 
 def test_fingerprint_depends_on_content_not_on_name_or_patient():
