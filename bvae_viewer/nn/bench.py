@@ -119,6 +119,37 @@ def training_throughput(
     return batch_size * steps / (time.perf_counter() - t0)
 
 
+def untrained_bundle(config: ModelConfig, like: Bundle) -> Bundle:
+    """A randomly initialised network of another config: its speed does not need weights."""
+    network = build_network(config).eval()
+    if config.channels_last:
+        network = network.to(memory_format=torch.channels_last)
+    return Bundle(network=network, info=like.info, config=config)
+
+
+def compare_configs(
+    bundle: Bundle,
+    others: dict[str, ModelConfig],
+    device: str = "auto",
+    samples: int = 5,
+    n_slices: int = 155,
+    brain_slices: int | None = None,
+) -> dict[str, Any]:
+    """Volume time of other configurations on the same stack, in the same run, as ratios."""
+    ours = run_bench(bundle, device, samples, n_slices, brain_slices)
+    out: dict[str, Any] = {}
+    for name, config in others.items():
+        theirs = run_bench(untrained_bundle(config, bundle), device, samples, n_slices,
+                           brain_slices)
+        out[name] = {
+            "volume_seconds": theirs["volume_seconds"],
+            "first_slice_seconds": theirs["first_slice_seconds"],
+            "model_gflop_per_volume": theirs["model_gflop_per_volume"],
+            "slower_than_bundled": _sig(theirs["volume_seconds"] / ours["volume_seconds"]),
+        }
+    return {"bundled": ours, "compared": out}
+
+
 def run_bench(
     bundle: Bundle,
     device: str = "auto",

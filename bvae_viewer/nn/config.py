@@ -32,6 +32,10 @@ class ModelConfig:
     deterministic: bool = False
     dropout: float = 0.0  # before each decoder transposed conv; > 0 enables MC dropout
     logvar_clamp: float = 20.0  # log-variances clamped to [-clamp, clamp]
+    # Lowest per-pixel log sigma_x^2 (None: -logvar_clamp, as in the paper). A floor near the
+    # image noise keeps the learned-variance NLL from weighting a pixel by up to e^20, which
+    # blew training up within a few steps on the CPU.
+    pixel_logvar_min: float | None = None
     # Mean head: sigmoid keeps x_hat in [0, 1] like the input, so background is easy.
     sigmoid_mean: bool = True
     channels_last: bool = True  # memory layout: decides the speed of convs on CPU
@@ -67,9 +71,12 @@ class ModelConfig:
 
         Keys/values are pooled to 8x8 tokens; the second decoder attention moves from 64x64
         to 32x32 (after transposed conv 2); the full-resolution transposed conv has 16
-        channels instead of 32.
+        channels instead of 32; the aleatoric log-variance has a floor of -9.
         """
-        return cls(name="fast", kv_pool=8, dec_attention=(1, 2), decoder_out_channels=16)
+        return cls(
+            name="fast", kv_pool=8, dec_attention=(1, 2), decoder_out_channels=16,
+            pixel_logvar_min=-9.0,  # sigma_x >= 0.011 of the intensity range
+        )
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ModelConfig:

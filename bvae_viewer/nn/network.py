@@ -10,6 +10,9 @@ from torch import nn
 from bvae_viewer.nn.attention import SpatialAttention
 from bvae_viewer.nn.config import ModelConfig
 
+# Initial per-pixel log sigma_x^2: sigma_x ~ 0.2 of the intensity range.
+INITIAL_LOGVAR = -3.0
+
 
 class Reconstruction(NamedTuple):
     """Decoder output: per-pixel mean and log-variance, both (B, 1, S, S)."""
@@ -82,7 +85,15 @@ class Decoder(nn.Module):
         # The two output convs (mean, log-variance) run as one conv with two output channels.
         self.head = nn.Conv2d(c_in, 2 if config.aleatoric else 1, 3, padding=1)
         # Without the aleatoric head every pixel shares one learned log-variance.
-        self.global_logvar = None if config.aleatoric else nn.Parameter(torch.zeros(1))
+        self.global_logvar = (
+            None if config.aleatoric else nn.Parameter(torch.full((1,), INITIAL_LOGVAR))
+        )
+        if config.aleatoric:
+            # Start every pixel near the data's noise level with a near-constant variance:
+            # from log sigma^2 = 0 the first steps drive it down so fast that the NLL blows up.
+            with torch.no_grad():
+                self.head.weight[1:].mul_(0.1)
+                self.head.bias[1:].fill_(INITIAL_LOGVAR)
 
     def forward(self, z: torch.Tensor) -> Reconstruction:
         c = self.config
@@ -97,7 +108,8 @@ class Decoder(nn.Module):
             logvar = self.global_logvar.expand_as(mean)
         else:
             logvar = out[:, 1:]
-        return Reconstruction(mean, logvar.clamp(-c.logvar_clamp, c.logvar_clamp))
+        low = -c.logvar_clamp if c.pixel_logvar_min is None else c.pixel_logvar_min
+        return Reconstruction(mean, logvar.clamp(low, c.logvar_clamp))
 
 
 class BayesianVAE(nn.Module):

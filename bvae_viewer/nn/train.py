@@ -37,12 +37,15 @@ class TrainOptions:
     batch_size: int = 32
     lr: float = 1e-3
     beta_max: float = 0.1
-    warmup_epochs: int = 10  # beta rises linearly from 0 to beta_max over these epochs
+    warmup_epochs: float = 10.0  # beta rises linearly from 0 to beta_max over these epochs
     patience: int = 8  # epochs without a better validation loss, counted after warm-up
     seed: int = 0
     num_threads: int = 0  # torch CPU threads; 0 = torch's default
     time_budget_s: float | None = None  # stop cleanly (keeping the best weights) after this
     augment: bool = True  # random left-right flips and +-5 % intensity scaling
+    # Learning rate rises linearly over these first steps: Adam's first updates are
+    # full-size in every weight at once, which threw the sigmoid mean into saturation.
+    lr_warmup_steps: int = 200
     device: str = "auto"  # auto | cpu | cuda
 
 
@@ -134,6 +137,7 @@ class _Trainer:
         self.model = DistributedDataParallel(self.net) if ctx.enabled else self.net
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=options.lr)
         self.epoch = 0
+        self.steps = 0  # optimiser steps taken, for the learning-rate warm-up
         self.best_val = math.inf
         self.best_weights = copy.deepcopy(self.net.state_dict())
         self.bad_epochs = 0
@@ -151,6 +155,7 @@ class _Trainer:
         self.net.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch = int(state["epoch"])
+        self.steps = int(state.get("steps", 0))
         self.best_val = float(state["best_val"])
         self.best_weights = state["best_model"]
         self.bad_epochs = int(state["bad_epochs"])
@@ -173,6 +178,7 @@ class _Trainer:
                     "model": self.net.state_dict(),
                     "optimizer": self.optimizer.state_dict(),
                     "epoch": self.epoch,
+                    "steps": self.steps,
                     "best_val": self.best_val,
                     "best_model": self.best_weights,
                     "bad_epochs": self.bad_epochs,
@@ -198,6 +204,11 @@ class _Trainer:
             return None  # a rare blow-up: skip the step rather than poison the weights
         terms.total.backward()
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
+        self.steps += 1
+        warm = self.options.lr_warmup_steps
+        scale = min(1.0, self.steps / warm) if warm > 0 else 1.0
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.options.lr * scale
         self.optimizer.step()
         return terms
 

@@ -1,6 +1,11 @@
 import numpy as np
 
-from bvae_viewer.nn.bench import run_bench, synthetic_stack, training_throughput
+from bvae_viewer.nn.bench import (
+    compare_configs,
+    run_bench,
+    synthetic_stack,
+    training_throughput,
+)
 from tests.nn.nnkit import tiny_config
 
 
@@ -34,3 +39,13 @@ def test_bench_reports_every_figure(tiny_bundle):
 
 def test_training_throughput_runs_real_steps():
     assert training_throughput(tiny_config(), device="cpu", batch_size=4, steps=1) > 0
+
+
+def test_compare_configs_times_both_on_the_same_stack(tiny_bundle):
+    other = tiny_config(name="tiny-pooled", kv_pool=2)
+    figures = compare_configs(tiny_bundle, {"pooled": other}, device="cpu", samples=2,
+                              n_slices=8, brain_slices=4)
+    assert figures["bundled"]["config"] == "tiny"
+    row = figures["compared"]["pooled"]
+    assert row["volume_seconds"] > 0 and row["slower_than_bundled"] > 0
+    assert row["model_gflop_per_volume"] > 0

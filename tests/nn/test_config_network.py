@@ -75,6 +75,16 @@ def test_logvars_are_clamped():
     assert float(rec.logvar.max()) == 3.0
 
 
+def test_pixel_logvar_floor():
+    net = build_network(tiny_config(pixel_logvar_min=-4.0)).eval()
+    with torch.no_grad():
+        net.decoder.head.bias.fill_(-50.0)
+        rec = net.decoder(torch.zeros(2, 16))
+    assert float(rec.logvar.min()) == -4.0
+    assert ModelConfig.fast().pixel_logvar_min == -9.0
+    assert ModelConfig.paper().pixel_logvar_min is None
+
+
 def test_deterministic_autoencoder_decodes_the_mean():
     net = build_network(tiny_config(deterministic=True)).eval()
     x = torch.rand(3, 1, 32, 32)

@@ -18,7 +18,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _options(**changes) -> TrainOptions:
-    base = dict(epochs=2, batch_size=8, lr=2e-3, warmup_epochs=1, patience=50, seed=0)
+    # A handful of steps: the learning-rate ramp would leave them all at a tiny rate.
+    base = dict(epochs=2, batch_size=8, lr=2e-3, warmup_epochs=1, patience=50, seed=0,
+                lr_warmup_steps=0)
     return TrainOptions(**(base | changes))
 
 
@@ -113,3 +115,13 @@ def test_two_process_ddp_on_gloo(tmp_path):
     assert len(state["rng"]) == 2  # both ranks' random streams were saved
     # 18 training slices over 2 ranks in batches of 4: 3 steps each, not 5.
     assert state["history"][0]["steps"] == 3
+
+
+def test_learning_rate_ramps_up_over_the_warmup_steps(tmp_path):
+    train, val = blob_images(16, 32, seed=0), blob_images(8, 32, seed=1)
+    options = _options(epochs=1, lr_warmup_steps=4)
+    result = train_model(tiny_config(), train, val, tmp_path, options, progress=False)
+    state = load_checkpoint(tmp_path)
+    assert state["steps"] == 2
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(2e-3 * 2 / 4)
+    assert result.epochs_run == 1
