@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QSlider, QToolBar
+from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QMessageBox, QSlider, QToolBar
 
 from bvae_viewer.gui import strings
+from bvae_viewer.gui.screenshot import choose_screenshot
 
 if TYPE_CHECKING:
     from bvae_viewer.gui.main_window import MainWindow
@@ -21,9 +22,15 @@ class Controls:
 
     radiological: QAction
     recent_menu: QMenu
+    panels_menu: QMenu
     wl_combo: QComboBox
     overlay_combo: QComboBox
     opacity: QSlider
+
+    def add_dock_toggles(self, docks) -> None:
+        """Show/hide entries for the docked panels: a closed panel can always come back."""
+        for dock in docks:
+            self.panels_menu.addAction(dock.toggleViewAction())
 
 
 def _action(window: MainWindow, text: str, slot, shortcut=None, checkable=False) -> QAction:
@@ -47,8 +54,11 @@ def build_controls(window: MainWindow) -> Controls:
     file_menu.addActions([open_act, dicom_act, demo_act])
     recent_menu = file_menu.addMenu(strings.ACT_RECENT)
     file_menu.addSeparator()
-    shot_act = _action(window, strings.ACT_SCREENSHOT, window.choose_screenshot, "Ctrl+S")
-    file_menu.addAction(shot_act)
+    shot_act = _action(window, strings.ACT_SCREENSHOT, lambda: choose_screenshot(window), "Ctrl+S")
+    export_act = _action(
+        window, strings.ACT_EXPORT, lambda: window.review.export_report(), "Ctrl+E"
+    )
+    file_menu.addActions([shot_act, export_act])
     file_menu.addSeparator()
     file_menu.addAction(
         _action(window, strings.ACT_QUIT, window.close, QKeySequence.StandardKey.Quit)
@@ -58,14 +68,18 @@ def build_controls(window: MainWindow) -> Controls:
     radio = _action(window, strings.ACT_RADIOLOGICAL, state.set_radiological, "R", checkable=True)
     radio.setChecked(state.radiological)
     state.orientation_changed.connect(radio.setChecked)
-    auto_wl = _action(window, strings.ACT_AUTO_WL, window.auto_window, "A")
+    auto_wl = _action(window, strings.ACT_AUTO_WL, window.auto_window, "W")
     reset = _action(window, strings.ACT_RESET_VIEW, lambda: state.set_view(None), "0")
     clear = _action(window, strings.ACT_CLEAR_CROSSHAIR, lambda: state.set_crosshair(None), "Esc")
     view_menu.addActions([radio, auto_wl, reset, clear])
+    view_menu.addSeparator()
+    panels_menu = view_menu.addMenu(strings.MENU_PANELS)
 
     help_menu = bar.addMenu(strings.MENU_HELP)
-    help_menu.addAction(_action(window, strings.ACT_SHORTCUTS, window.show_shortcuts, "F1"))
-    help_menu.addAction(_action(window, strings.ACT_ABOUT, window.show_about))
+    help_menu.addAction(
+        _action(window, strings.ACT_SHORTCUTS, lambda: show_shortcuts(window), "F1")
+    )
+    help_menu.addAction(_action(window, strings.ACT_ABOUT, lambda: show_about(window)))
 
     tools = QToolBar("Display", window)
     tools.setObjectName("display_toolbar")
@@ -75,9 +89,11 @@ def build_controls(window: MainWindow) -> Controls:
     tools.addSeparator()
     tools.addWidget(QLabel(" " + strings.WL_LABEL + " "))
     wl_combo = QComboBox()
-    wl_combo.addItems(list(strings.WL_PRESETS))
+    wl_combo.addItems([*strings.WL_PRESETS, strings.WL_CUSTOM])
     wl_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     wl_combo.activated.connect(lambda i: window.apply_preset(wl_combo.itemText(i)))
+    # After a right-drag the box must not go on claiming "Auto".
+    state.window_changed.connect(lambda *_: wl_combo.setCurrentText(window.window_preset_name()))
     tools.addWidget(wl_combo)
     tools.addSeparator()
     tools.addAction(radio)
@@ -102,4 +118,16 @@ def build_controls(window: MainWindow) -> Controls:
     tools.addWidget(opacity)
     tools.addSeparator()
     tools.addAction(shot_act)
-    return Controls(radio, recent_menu, wl_combo, overlay_combo, opacity)
+    return Controls(radio, recent_menu, panels_menu, wl_combo, overlay_combo, opacity)
+
+
+def show_about(window: MainWindow) -> None:
+    QMessageBox.about(
+        window,
+        strings.ACT_ABOUT.replace("&", ""),
+        strings.ABOUT_TEXT.format(model=window.model_label.text()),
+    )
+
+
+def show_shortcuts(window: MainWindow) -> None:
+    QMessageBox.information(window, strings.ACT_SHORTCUTS.replace("&", ""), strings.SHORTCUTS_TEXT)

@@ -38,6 +38,8 @@ def dark_palette() -> QPalette:
         QPalette.ColorRole.Highlight: QColor(42, 130, 218),
         QPalette.ColorRole.HighlightedText: QColor(0, 0, 0),
         QPalette.ColorRole.Link: QColor(79, 195, 247),
+        # Qt's default placeholder grey is unreadable on a dark field.
+        QPalette.ColorRole.PlaceholderText: QColor(150, 150, 150),
     }
     for role, colour in roles.items():
         palette.setColor(role, colour)

@@ -20,7 +20,7 @@ class Localizer(pg.GraphicsLayoutWidget):
         super().__init__(parent=parent)
         self.state = state
         self.setBackground("k")
-        self.setMinimumHeight(260)
+        self.setMinimumHeight(200)
         self._stack: SliceStack | None = None
         self._views = {}
         for col, (name, title) in enumerate((("coronal", "Coronal"), ("sagittal", "Sagittal"))):

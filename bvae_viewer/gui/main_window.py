@@ -3,37 +3,27 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QDockWidget,
     QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QSlider,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
 )
 
 from bvae_viewer import paths
 from bvae_viewer.analysis.triage import Decision, TriagePolicy
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.actions import build_controls
-from bvae_viewer.gui.localizer import Localizer
-from bvae_viewer.gui.panels_grid import PanelsGrid
-from bvae_viewer.gui.profile_plot import ProfilePlot
+from bvae_viewer.gui.case_triage import triage_results
+from bvae_viewer.gui.review_controller import ReviewController
+from bvae_viewer.gui.screenshot import finish_screenshot
 from bvae_viewer.gui.settings import GuiSettings
-from bvae_viewer.gui.slice_info import SliceInfo
-from bvae_viewer.gui.view_state import ViewState
+from bvae_viewer.gui.window_layout import LAYOUT_VERSION, WindowLayout
 from bvae_viewer.gui.worker import AnalysisWorker, LoadedCase, RunSummary
 
 NAV_KEYS = {
@@ -47,10 +37,13 @@ NAV_KEYS = {
 PROFILE_REFRESH_MS = 150  # redraw the profile at most this often while results stream in
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowLayout):
     """Opens volumes, runs the analysis in a worker thread, shows the current slice."""
 
     analysis_done = Signal(object)  # RunSummary of the current run
+    case_loaded = Signal(object)  # LoadedCase: a new volume is on screen
+    model_ready = Signal(object)  # Bundle: the model of the current run, policy set
+    triage_changed = Signal()  # self.decisions changed (new slices, thresholds, case check)
 
     def __init__(
         self,
@@ -59,7 +52,7 @@ class MainWindow(QMainWindow):
         device: str = "auto",
         samples: int = 5,
     ) -> None:
-        super().__init__()
+        super().__init__()  # the widgets and docks, and self.state that they observe
         self.model_dir = Path(model_dir) if model_dir is not None else paths.model_dir()
         self.settings = settings or GuiSettings()
         self.device, self.samples = device, samples
@@ -70,6 +63,9 @@ class MainWindow(QMainWindow):
         self.case: LoadedCase | None = None
         self.results: list = []  # SliceResult or None, by position
         self.decisions: list[Decision | None] = []
+        self.case_result = None  # CaseResult, once every slice of the case is analysed
+        self.auto_levels: tuple[float, float] | None = None  # the volume's automatic W/L
+        self.device_name = ""
         self.last_error: str | None = None
         self.error_box: QMessageBox | None = None
         self.screenshot_path: Path | None = None
@@ -77,86 +73,22 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle(strings.APP_TITLE)
         self.setAcceptDrops(True)
-        self.state = ViewState(self)
         self.state.set_radiological(self.settings.radiological())
         self.state.set_overlay(*self.settings.overlay())
-        self._build_layout()
+        self.cancel_button.clicked.connect(self.cancel_analysis)
         self.controls = build_controls(self)
-        self._build_status_bar()
+        self.review = ReviewController(self)  # queue left, thresholds right
         self._wire_state()
         self._profile_timer = QTimer(self, singleShot=True, interval=PROFILE_REFRESH_MS)
         self._profile_timer.timeout.connect(self._refresh_profile)
         self._fill_recent_menu()
-        self.resize(1600, 1000)
+        self.controls.add_dock_toggles(self.dock_widgets())
+        self.fit_docks()
         if (geometry := self.settings.geometry()) is not None:
             self.restoreGeometry(geometry)
         if (window_state := self.settings.window_state()) is not None:
-            self.restoreState(window_state)
+            self.restoreState(window_state, LAYOUT_VERSION)
         self.statusBar().showMessage(strings.STATUS_READY)
-
-    # --- layout -------------------------------------------------------------------------------
-    def _build_layout(self) -> None:
-        self.grid = PanelsGrid(self.state)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setEnabled(False)
-        self.slider.setPageStep(10)
-        self.slice_label = QLabel(strings.SLICE_NONE)
-        self.slice_label.setMinimumWidth(120)
-        nav = QHBoxLayout()
-        nav.addWidget(self.slice_label)
-        nav.addWidget(self.slider, 1)
-        top = QWidget()
-        top_layout = QVBoxLayout(top)
-        top_layout.setContentsMargins(4, 4, 4, 0)
-        top_layout.addWidget(self.grid, 1)
-        top_layout.addLayout(nav)
-        self.profile = ProfilePlot(self.state)
-        self.profile.setMinimumHeight(150)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(top)
-        splitter.addWidget(self.profile)
-        splitter.setStretchFactor(0, 5)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([760, 190])
-        self.setCentralWidget(splitter)
-
-        self.info = SliceInfo()
-        self.localizer = Localizer(self.state)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.addWidget(self.info)
-        side_layout.addStretch(1)
-        side_layout.addWidget(self.localizer)
-        side.setMaximumWidth(340)
-        self.slice_dock = QDockWidget(strings.DOCK_TITLE, self)
-        self.slice_dock.setObjectName("slice_dock")
-        self.slice_dock.setWidget(side)
-        self.slice_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.slice_dock)
-        # The review queue (a later feature) docks on the left: add_queue_dock().
-
-    def add_queue_dock(self, widget: QWidget, title: str) -> QDockWidget:
-        """Place a case/slice queue beside the maps without touching the map layout."""
-        dock = QDockWidget(title, self)
-        dock.setObjectName("queue_dock")
-        dock.setWidget(widget)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        return dock
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.progress = QProgressBar()
-        self.progress.setFixedWidth(220)
-        self.progress.setVisible(False)
-        self.cancel_button = QPushButton(strings.CANCEL)
-        self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.cancel_analysis)
-        self.device_label = QLabel(strings.STATUS_DEVICE.format(device="-"))
-        self.model_label = QLabel(strings.STATUS_NO_MODEL)
-        self.timing_label = QLabel("")
-        for widget in (self.progress, self.cancel_button, self.timing_label, self.device_label,
-                       self.model_label):
-            bar.addPermanentWidget(widget)
 
     def _wire_state(self) -> None:
         s = self.state
@@ -165,9 +97,6 @@ class MainWindow(QMainWindow):
         s.orientation_changed.connect(self.settings.set_radiological)
         s.overlay_changed.connect(self.settings.set_overlay)
         self.slider.valueChanged.connect(s.set_slice)
-
-    def sizeHint(self) -> QSize:
-        return QSize(1600, 1000)
 
     # --- opening ------------------------------------------------------------------------------
     def choose_file(self) -> None:
@@ -209,6 +138,7 @@ class MainWindow(QMainWindow):
         worker.finished.connect(self._reap)
         self.worker = worker
         self._workers.append(worker)
+        self.timing_label.setText("")  # the last run's timings do not describe this one
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.cancel_button.setVisible(True)
@@ -266,6 +196,7 @@ class MainWindow(QMainWindow):
         n = len(case.stack)
         self.results = [None] * n
         self.decisions = [None] * n
+        self.case_result = None
         self.setWindowTitle(strings.WINDOW_TITLE_FILE.format(name=case.source.name))
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, n - 1))
@@ -276,6 +207,7 @@ class MainWindow(QMainWindow):
         self.auto_window()
         self._show_current(self.state.slice)
         self.state.set_view(None)
+        self.case_loaded.emit(case)
         self._refresh_profile()
 
     def _on_model(self, bundle, device_label: str) -> None:
@@ -286,10 +218,12 @@ class MainWindow(QMainWindow):
         self.policy = TriagePolicy.from_calibration(cal)
         self.grid.set_map_levels(cal.map_levels)
         self.profile.set_thresholds(cal.score_threshold, cal.uncertainty_threshold)
+        self.device_name = device_label
         self.device_label.setText(strings.STATUS_DEVICE.format(device=device_label))
         self.model_label.setText(
             strings.STATUS_MODEL_ID.format(name=bundle.info.name, hash=bundle.info.short_hash)
         )
+        self.model_ready.emit(bundle)
 
     def _on_slice(self, result) -> None:
         if not self._current() or not 0 <= result.position < len(self.results):
@@ -317,7 +251,7 @@ class MainWindow(QMainWindow):
             return
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
-        self._refresh_profile()
+        self._retriage()  # with every slice in: the case call and the out-of-distribution check
         t = summary.timings
         if "inference" in t:
             self.timing_label.setText(
@@ -338,7 +272,7 @@ class MainWindow(QMainWindow):
             )
         self.analysis_done.emit(summary)
         if self.screenshot_path is not None:
-            self._finish_screenshot(summary)
+            finish_screenshot(self, summary)
 
     # --- display ------------------------------------------------------------------------------
     def _show_current(self, index: int) -> None:
@@ -353,21 +287,49 @@ class MainWindow(QMainWindow):
         result = self.results[index]
         maps = result.maps if result is not None else None
         self.grid.show_slice(self.case.stack.images[index], maps)
+        self.refresh_slice_info()
+
+    def refresh_slice_info(self) -> None:
+        """Scores, decisions and thresholds of the slice on screen, as text."""
+        index = self.state.slice
+        if self.case is None or not 0 <= index < len(self.results):
+            return
+        result = self.results[index]
         self.info.show_slice(
             index,
             result.scores if result is not None else None,
             self.decisions[index],
-            self._thresholds(),
+            self.thresholds(),
+            self.review.record_at(index),
         )
 
-    def _thresholds(self) -> tuple[float, float]:
+    def thresholds(self) -> tuple[float, float]:
+        """The score and uncertainty thresholds in force (inf: none)."""
         if self.policy is None:
             return float("inf"), float("inf")
         return self.policy.score_threshold, self.policy.uncertainty_threshold
 
+    def set_thresholds(self, score: float, uncertainty: float) -> None:
+        """New thresholds re-sort the slices at once; the model is not run again."""
+        if self.policy is None or (score, uncertainty) == self.thresholds():
+            return
+        self.policy = replace(self.policy, score_threshold=score, uncertainty_threshold=uncertainty)
+        self.profile.set_thresholds(score, uncertainty)
+        self._retriage()
+
+    def _retriage(self) -> None:
+        if self.case is not None and self.policy is not None and self.bundle is not None:
+            triage = triage_results(
+                self.case.stack, self.results, self.bundle.info.calibration, self.policy
+            )
+            self.decisions, self.case_result = triage.decisions, triage.case
+        self._refresh_profile()
+        self.refresh_slice_info()
+
     def _refresh_profile(self) -> None:
         scores = [r.scores if r is not None else None for r in self.results]
         self.profile.set_profile(len(self.results), scores, self.decisions)
+        self.triage_changed.emit()
 
     def _show_pixel(self, point) -> None:
         if point is None:
@@ -376,8 +338,9 @@ class MainWindow(QMainWindow):
         text = ", ".join(
             f"{strings.PANEL_TITLES[k].split(' (')[0]} {v:.3g}" for k, v in values.items()
         )
-        self.statusBar().showMessage(strings.PIXEL_VALUES.format(row=point[0], col=point[1],
-                                                                 values=text))
+        self.statusBar().showMessage(
+            strings.PIXEL_VALUES.format(row=point[0], col=point[1], values=text)
+        )
 
     def auto_window(self) -> None:
         """Window from the whole volume's brain pixels, so every slice uses the same one."""
@@ -386,10 +349,23 @@ class MainWindow(QMainWindow):
             return
         brain = self.case.stack.images[self.case.stack.masks]
         high = float(np.percentile(brain, 99.5)) if brain.size else 1.0
-        self.state.set_window(0.0, max(high, 0.05))
+        self.auto_levels = (0.0, max(high, 0.05))
+        self.state.set_window(*self.auto_levels)
+
+    def window_preset_name(self) -> str:
+        """The preset the current window/level is, or the word for a hand-set one."""
+        low, high = self.state.window
+        if self.auto_levels is not None and np.allclose((low, high), self.auto_levels):
+            return next(iter(strings.WL_PRESETS))
+        for name, levels in strings.WL_PRESETS.items():
+            if levels is not None and np.allclose((low, high), levels):
+                return name
+        return strings.WL_CUSTOM
 
     def apply_preset(self, name: str) -> None:
-        levels = strings.WL_PRESETS.get(name)
+        if name not in strings.WL_PRESETS:  # "Custom": whatever the mouse set, kept
+            return
+        levels = strings.WL_PRESETS[name]
         if levels is None:
             self.auto_window()
         else:
@@ -428,54 +404,13 @@ class MainWindow(QMainWindow):
             self.exit_code = 1
             QTimer.singleShot(0, lambda: QApplication.instance().exit(1))
             return
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok,
-                          self)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self
+        )
         box.setObjectName("error_dialog")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self.error_box = box
-
-    def show_about(self) -> None:
-        model = self.model_label.text()
-        QMessageBox.about(self, strings.ACT_ABOUT.replace("&", ""),
-                          strings.ABOUT_TEXT.format(model=model))
-
-    def show_shortcuts(self) -> None:
-        QMessageBox.information(self, strings.ACT_SHORTCUTS.replace("&", ""),
-                                strings.SHORTCUTS_TEXT)
-
-    def choose_screenshot(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(
-            self, strings.SCREENSHOT_TITLE, self.settings.last_folder(), strings.SCREENSHOT_FILTER
-        )
-        if name:
-            self.save_screenshot(Path(name))
-
-    def save_screenshot(self, path: Path) -> bool:
-        """PNG of the whole window as it is on screen."""
-        path = Path(path)
-        if path.suffix.lower() != ".png":
-            path = path.with_suffix(".png")
-        ok = path.parent.is_dir() and self.grab().save(str(path), "PNG")
-        if ok:
-            self.statusBar().showMessage(strings.SCREENSHOT_SAVED.format(path=path))
-        else:
-            self.show_error(strings.ERROR_TITLE, strings.ERROR_SCREENSHOT.format(path=path))
-        return bool(ok)
-
-    def _finish_screenshot(self, summary: RunSummary) -> None:
-        if summary.failed or summary.cancelled:
-            self.exit_code = 1
-            QTimer.singleShot(0, lambda: QApplication.instance().exit(1))
-            return
-        self.jump_to_top_score()
-        path = self.screenshot_path
-
-        def save_and_quit() -> None:
-            self.exit_code = 0 if self.save_screenshot(path) else 1
-            QApplication.instance().exit(self.exit_code)
-
-        QTimer.singleShot(300, save_and_quit)
 
     # --- closing ------------------------------------------------------------------------------
     def shutdown_workers(self) -> None:
@@ -486,9 +421,10 @@ class MainWindow(QMainWindow):
             worker.wait()
         self._workers.clear()
         self.worker = None
+        self.review.shutdown()
 
     def closeEvent(self, event) -> None:
         self.shutdown_workers()
-        self.settings.set_geometry(self.saveGeometry(), self.saveState())
+        self.settings.set_geometry(self.saveGeometry(), self.saveState(LAYOUT_VERSION))
         self.settings.sync()
         super().closeEvent(event)

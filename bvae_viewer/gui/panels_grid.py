@@ -94,7 +94,9 @@ class PanelsGrid(QWidget):
         kind, opacity = self.state.overlay, self.state.overlay_opacity
         image = None
         if kind != "none" and self._maps is not None:
-            image = getattr(self._maps, kind)
+            # Only on the brain: the scores are brain means, and colour over the background
+            # (where an error means nothing) would hide the image it is meant to annotate.
+            image = np.where(self._maps.brain_mask, getattr(self._maps, kind), 0.0)
         levels = self.levels.get(kind, (0.0, 1.0))
         self.panels["original"].set_overlay(image, levels, opacity)
 

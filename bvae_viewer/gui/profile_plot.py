@@ -18,9 +18,13 @@ DECISION_COLOURS = {
     Decision.NORMAL: "#43a047",
     Decision.FLAGGED: "#e53935",
     Decision.REVIEW: "#ffb300",
-    Decision.EMPTY: "#616161",
+    Decision.EMPTY: "#8a8a8a",  # also a text colour: lighter than the dark panels
 }
+# Made once: a brush per point per redraw costs more than the redraw while results stream in.
+DECISION_BRUSHES = {d: pg.mkBrush(c) for d, c in DECISION_COLOURS.items()}
+PENDING_BRUSH = pg.mkBrush("#9e9e9e")
 AXIS_COLOUR = "#cfcfcf"
+MIN_RELATIVE_SPAN = 0.05  # of the values' magnitude: the narrowest y range a profile shows
 THRESHOLD_PEN = pg.mkPen("#ff7043", width=1.5, style=Qt.PenStyle.DashLine)
 CURRENT_PEN = pg.mkPen("#4fc3f7", width=2)
 
@@ -40,6 +44,7 @@ class ProfilePlot(pg.GraphicsLayoutWidget):
         self.ci.layout.setSpacing(0)
 
         self._curves = {}
+        self._values: dict[int, np.ndarray] = {}
         self._dots = {}
         self._thresholds = {}
         self._markers = []
@@ -82,6 +87,7 @@ class ProfilePlot(pg.GraphicsLayoutWidget):
             line.setVisible(math.isfinite(value))
             if math.isfinite(value):
                 line.setValue(value)
+            self._fit_y(plot)
 
     def set_profile(
         self,
@@ -99,14 +105,32 @@ class ProfilePlot(pg.GraphicsLayoutWidget):
             self._curves[id(plot)].setData(x, y, connect="finite")
             keep = np.isfinite(y)
             brushes = [
-                pg.mkBrush(DECISION_COLOURS.get(d, "#9e9e9e"))
+                DECISION_BRUSHES.get(d, PENDING_BRUSH)
                 for d, k in zip(decisions, keep, strict=True)
                 if k
             ]
             self._dots[id(plot)].setData(x[keep], y[keep], brush=brushes)
+            self._values[id(plot)] = y[keep]
             plot.setXRange(-0.5, max(0.5, n_slices - 0.5), padding=0.0)
-            plot.enableAutoRange(axis="y")
+            self._fit_y(plot)
         self._show_current(self.state.slice)
+
+    def _fit_y(self, plot: pg.PlotItem) -> None:
+        """The values and the threshold in view, never narrower than MIN_RELATIVE_SPAN.
+
+        A near-constant curve then reads as flat (which it is) with short tick labels, instead
+        of magnifying noise in the seventh digit behind labels too long to draw.
+        """
+        values = list(self._values.get(id(plot), ()))
+        line = self._thresholds[id(plot)]
+        if line.isVisible():
+            values.append(line.value())
+        if not values:
+            return
+        low, high = float(min(values)), float(max(values))
+        span = max(high - low, MIN_RELATIVE_SPAN * max(abs(low), abs(high)), 1e-12)
+        centre = (low + high) / 2
+        plot.setYRange(centre - span / 2, centre + span / 2, padding=0.1)
 
     def _show_current(self, index: int) -> None:
         for marker in self._markers:

@@ -14,12 +14,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
     QColor,
     QFont,
     QGuiApplication,
     QPageLayout,
     QPageSize,
     QPainter,
+    QPalette,
     QPdfWriter,
     QPen,
     QTextDocument,
@@ -211,11 +213,20 @@ def _write_pdf(data: ReportData, path: Path, include_identifiers: bool) -> None:
                 clip = QRectF(0, p.piece * body, width, body)
                 painter.save()
                 painter.translate(0, body_top + p.y - p.piece * body)
-                p.doc.drawContents(painter, clip)
+                _draw_on_paper(painter, p.doc, clip)
                 painter.restore()
     finally:
         if not painter.end():
             raise ReportError(f"Qt could not finish the PDF at {path}.")
+
+
+def _draw_on_paper(painter: QPainter, doc: QTextDocument, clip: QRectF) -> None:
+    """Draw a document in black: drawContents() would use the app's (dark) palette."""
+    context = QAbstractTextDocumentLayout.PaintContext()
+    context.palette.setColor(QPalette.ColorRole.Text, Qt.GlobalColor.black)
+    context.clip = clip
+    painter.setClipRect(clip)
+    doc.documentLayout().draw(painter, context)
 
 
 def _frame(

@@ -89,3 +89,25 @@ class GuiSettings:
     def set_overlay(self, kind: str, opacity: float) -> None:
         self._q.setValue("display/overlay", kind)
         self._q.setValue("display/overlay_opacity", float(opacity))
+
+    # review
+    def reviewer(self, default: str) -> str:
+        return str(self._q.value("review/reviewer", "") or "").strip() or default
+
+    def set_reviewer(self, name: str) -> None:
+        self._q.setValue("review/reviewer", name)
+
+    def queue_filter(self, allowed: tuple[str, ...]) -> str:
+        kind = str(self._q.value("review/queue_filter", "") or "")
+        return kind if kind in allowed else allowed[0]
+
+    def set_queue_filter(self, kind: str) -> None:
+        self._q.setValue("review/queue_filter", kind)
+
+    # reports: their own folder, never by default the folder of the scan (or of the install)
+    def report_folder(self) -> str:
+        folder = str(self._q.value("files/report_folder", "") or "")
+        return folder if folder and Path(folder).is_dir() else str(Path.home())
+
+    def set_report_folder(self, folder: Path) -> None:
+        self._q.setValue("files/report_folder", str(folder))

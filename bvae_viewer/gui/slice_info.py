@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 
 from PySide6.QtCore import Qt
@@ -11,6 +12,7 @@ from bvae_viewer.analysis.maps import SliceScores
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.profile_plot import DECISION_COLOURS
+from bvae_viewer.review.store import DecisionRecord
 
 
 def format_value(value: float) -> str:
@@ -26,8 +28,9 @@ def slice_html(
     scores: SliceScores | None,
     decision: Decision | None,
     thresholds: tuple[float, float],
+    review: DecisionRecord | None = None,
 ) -> str:
-    """Rich text for one slice: decision in its triage colour, then the numbers."""
+    """Rich text for one slice: decision in its triage colour, the reviewer's, the numbers."""
     if decision is None:
         word, colour = strings.DECISION_WORDS["pending"], "#bdbdbd"
     else:
@@ -35,8 +38,16 @@ def slice_html(
     rows = [
         f"<div style='font-size:13pt'><b>{strings.SCORES_TITLE} {index}</b></div>",
         f"<div style='font-size:13pt; color:{colour}'><b>{word}</b></div>",
-        "<table cellspacing='2'>",
     ]
+    if review is not None:
+        line = strings.REVIEWER_LINE.format(
+            decision=strings.REVIEWER_WORDS[review.decision.value],
+            reviewer=html.escape(review.reviewer),
+        )
+        rows.append(f"<div style='font-size:11pt'><b>{line}</b></div>")
+        if review.note:
+            rows.append(f"<div style='color:#bdbdbd'><i>{html.escape(review.note)}</i></div>")
+    rows.append("<table cellspacing='2'>")
     if scores is not None and not scores.empty:
         for field, label in strings.SCORES_ROWS:
             value = getattr(scores, field)
@@ -71,5 +82,6 @@ class SliceInfo(QLabel):
         scores: SliceScores | None,
         decision: Decision | None,
         thresholds: tuple[float, float],
+        review: DecisionRecord | None = None,
     ) -> None:
-        self.setText(slice_html(index, scores, decision, thresholds))
+        self.setText(slice_html(index, scores, decision, thresholds, review))

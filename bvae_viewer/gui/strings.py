@@ -32,17 +32,16 @@ ACT_OPEN_DEMO = "Open the &demo case"
 ACT_RECENT = "Open &recent"
 ACT_RECENT_EMPTY = "(none yet)"
 ACT_SCREENSHOT = "Save &screenshot..."
+ACT_EXPORT = "&Export report..."
 ACT_QUIT = "&Quit"
 ACT_RADIOLOGICAL = "&Radiological orientation (patient's right on screen left)"
 ACT_RESET_VIEW = "Reset &zoom"
-ACT_AUTO_WL = "&Auto window/level"
+ACT_AUTO_WL = "Auto &window/level"
 ACT_CLEAR_CROSSHAIR = "&Clear crosshair"
 ACT_ABOUT = "&About"
 ACT_SHORTCUTS = "&Mouse and keys"
 
-OPEN_FILTER = (
-    "Volumes (*.nii *.nii.gz *.mha *.mhd *.nrrd *.nhdr *.dcm);;All files (*)"
-)
+OPEN_FILTER = "Volumes (*.nii *.nii.gz *.mha *.mhd *.nrrd *.nhdr *.dcm);;All files (*)"
 OPEN_TITLE = "Open a brain MRI volume"
 OPEN_DICOM_TITLE = "Open a DICOM series folder"
 SCREENSHOT_TITLE = "Save a screenshot of the window"
@@ -55,6 +54,7 @@ WL_PRESETS = {
     "Soft tissue": (0.15, 0.85),
     "Enhancement": (0.45, 1.0),
 }
+WL_CUSTOM = "Custom"
 OVERLAY_LABEL = "Overlay on original:"
 OVERLAYS = {"none": "None", "error": "Reconstruction error", "pixel_score": "Pixel anomaly score"}
 OPACITY_LABEL = "Opacity"
@@ -74,6 +74,8 @@ DECISION_WORDS = {
     "pending": "Analysing...",
 }
 DOCK_TITLE = "Slice details"
+LOCALIZER_TITLE = "Localizer"
+MENU_PANELS = "&Panels"
 SCORES_TITLE = "Slice"
 SCORES_ROWS = (
     ("anomaly_score", "Anomaly score"),
@@ -128,6 +130,107 @@ SHORTCUTS_TEXT = (
     "<td>window/level (left-right: width, up-down: level)</td></tr>"
     "<tr><td>Double click</td><td>reset zoom</td></tr>"
     "<tr><td>R</td><td>radiological / neurological</td></tr>"
-    "<tr><td>A</td><td>auto window/level</td></tr>"
+    "<tr><td>W</td><td>auto window/level</td></tr>"
+    "<tr><td>A / N / D</td><td>mark the slice abnormal / normal / defer it</td></tr>"
+    "<tr><td>J / K, or Down / Up in the queue</td><td>next / previous queue item</td></tr>"
+    "<tr><td>Ctrl+E</td><td>export a report</td></tr>"
     "</table>"
 )
+
+# --- review queue (left dock) -------------------------------------------------------------
+MENU_REVIEW = "Re&view"
+QUEUE_DOCK_TITLE = "Review queue"
+QUEUE_FILTER_LABEL = "Show:"
+QUEUE_FILTERS = {
+    "review": "For review (model unsure)",
+    "flagged": "Flagged",
+    "undecided": "Undecided (deferred included)",
+    "all": "All brain slices",
+}
+QUEUE_COLUMNS = ("Slice", "Model", "Score", "Uncert.", "Reviewer")
+QUEUE_TIP = (
+    "Slices of this case: the model's 'review' slices first, then 'flagged', each by anomaly "
+    "score. Up/Down or J/K: next item; A/N/D: decide; the maps follow the selection."
+)
+MODEL_WORDS = {"normal": "normal", "flagged": "flagged", "review": "review"}
+REVIEWER_WORDS = {"abnormal": "abnormal", "normal": "normal", "defer": "deferred"}
+QUEUE_SUMMARY = "{shown} of {total} slices shown; {settled} decided, {deferred} deferred"
+QUEUE_WAITING = "The analysed slices of the open case appear here."
+REVIEWER_LABEL = "Reviewer:"
+REVIEWER_TIP = "Stored with every decision. Defaults to your login name."
+NOTE_PLACEHOLDER = "Note: saved with the next decision (Enter: with the current one)"
+BTN_ABNORMAL = "Abnormal (A)"
+BTN_NORMAL = "Normal (N)"
+BTN_DEFER = "Defer (D)"
+CASE_LABEL = "Whole case:"
+CASE_DECISION = "Case: {decision} ({reviewer})"
+CASE_UNDECIDED = "Case: no decision yet"
+ACT_ABNORMAL = "Mark slice &abnormal"
+ACT_NORMAL = "Mark slice &normal"
+ACT_DEFER = "&Defer slice"
+ACT_CASE_ABNORMAL = "Mark whole case abnormal"
+ACT_CASE_NORMAL = "Mark whole case normal"
+ACT_CASE_DEFER = "Defer whole case"
+ACT_NEXT_ITEM = "Ne&xt queue item"
+ACT_PREVIOUS_ITEM = "&Previous queue item"
+STATUS_DECIDED = "Slice {slice}: {decision}, saved for {reviewer}."
+STATUS_CASE_DECIDED = "Whole case: {decision}, saved for {reviewer}."
+STATUS_NOTE_SAVED = "Note saved for slice {slice}."
+STATUS_NOT_DECIDABLE = "Slice {slice} has no analysed brain to decide on."
+STATUS_NO_SESSION = "Decisions can be made once a volume is open and its model is loaded."
+STATUS_SESSION_RESUMED = "Resumed the review of this case: {count} slice decisions so far."
+REVIEWER_LINE = "Reviewer: {decision} ({reviewer})"
+ERROR_STORE_TITLE = "Review decisions cannot be saved"
+ERROR_STORE = "{reason} Decisions made now are not saved."
+
+# --- triage thresholds (left dock) --------------------------------------------------------
+THRESH_DOCK_TITLE = "Triage thresholds"
+THRESH_SCORE = "Flag above score"
+THRESH_UNC = "Review above uncertainty"
+THRESH_SCORE_TIP = "A slice whose anomaly score is above this is flagged."
+THRESH_UNC_TIP = (
+    "A slice whose mean total uncertainty is above this goes to review, whatever its score."
+)
+THRESH_OFF = "off"
+THRESH_RESET = "Calibrated"
+THRESH_RESET_TIP = "Back to the thresholds the model was calibrated with."
+THRESH_CALIBRATED = "Calibrated: {score} / {unc}"
+THRESH_RESUMED = "Thresholds resumed from this case's earlier review."
+COUNTS_HTML = (
+    "<span style='color:{c_flagged}'><b>{flagged}</b> flagged</span> &nbsp; "
+    "<span style='color:{c_review}'><b>{review}</b> review</span> &nbsp; "
+    "<span style='color:{c_normal}'><b>{normal}</b> normal</span> &nbsp; "
+    "<span style='color:#9e9e9e'>{empty} no brain</span>"
+)
+PREVIEW_CASE = "This case: the model decides {auto} of {brain} brain slices ({pct:.0f} %)."
+PREVIEW_CASE_NONE = "This case: nothing analysed yet."
+PREVIEW_VALIDATION = (
+    "Validation: the model decides {cov:.0f} %, {err} of them wrong; "
+    "{missed:.0f} % of abnormal slices go to review."
+)
+PREVIEW_NO_VALIDATION = "model.json has no per-slice validation scores: this case only."
+PREVIEW_OOD = "Unlike the training data: no slice is cleared automatically."
+PREVIEW_PLOT_X = "Uncertainty threshold"
+PREVIEW_PLOT_CASE = "this case"
+PREVIEW_PLOT_VALIDATION = "validation"
+PREVIEW_TIP = (
+    "Share of brain slices the model decides alone (y) for each uncertainty threshold (x); "
+    "the dashed line is the current threshold. Click to move it."
+)
+
+# --- report export --------------------------------------------------------------------------
+EXPORT_TITLE = "Export report"
+EXPORT_PATH_LABEL = "Save as:"
+EXPORT_BROWSE = "Browse..."
+EXPORT_FILTER = "PDF report (*.pdf);;HTML report (*.html);;CSV table (*.csv);;JSON (*.json)"
+EXPORT_FORMATS_HINT = "The file name decides the format: .pdf, .html, .csv or .json."
+EXPORT_IDENTIFIERS = "Include patient identifiers (name, ID, dates, institution)"
+EXPORT_IDENTIFIERS_TIP = (
+    "Off (the default): the report is de-identified, also in the file name and notes."
+)
+EXPORT_NO_CASE = "Open a volume and let the analysis finish before exporting a report."
+EXPORT_NOT_FINISHED = "The analysis of this volume is not complete: open it again to finish it."
+EXPORT_UNAVAILABLE = "This installation cannot write reports ({reason})."
+ERROR_EXPORT_TITLE = "The report could not be written"
+STATUS_EXPORTING = "Writing the report {name}..."
+STATUS_EXPORTED = "Report saved to {path}"

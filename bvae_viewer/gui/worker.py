@@ -14,9 +14,11 @@ from bvae_viewer.analysis.model_info import ModelInfoError
 from bvae_viewer.data.preprocess import SliceStack, preprocess_volume
 from bvae_viewer.gui import strings
 from bvae_viewer.io import VolumeError, load_volume
+from bvae_viewer.io.volume import PatientIdentity, VolumeMetadata
 from bvae_viewer.nn.bundle import Bundle, WeightsError, load_bundle
 from bvae_viewer.nn.device import DeviceError
 from bvae_viewer.nn.engine import EngineError, InferenceEngine
+from bvae_viewer.review.identity import case_fingerprint
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,9 @@ class LoadedCase:
     stack: SliceStack
     start: int  # the slice shown first (and analysed first)
     notes: tuple[str, ...] = ()
+    fingerprint: str = ""  # content hash: the key of the case's review session
+    metadata: VolumeMetadata | None = None
+    identity: PatientIdentity = field(default_factory=PatientIdentity)  # reports only, on request
 
 
 @dataclass
@@ -121,7 +126,19 @@ class AnalysisWorker(QThread):
         stack = preprocess_volume(volume)
         timings["preprocess"] = time.perf_counter() - t1
         first = start_slice(stack)
-        self.loaded.emit(LoadedCase(self.source, stack, first, tuple(volume.metadata.notes)))
+        # Hashed here, off the GUI thread: tens of megabytes of voxels.
+        fingerprint = case_fingerprint(volume)
+        self.loaded.emit(
+            LoadedCase(
+                self.source,
+                stack,
+                first,
+                tuple(volume.metadata.notes),
+                fingerprint,
+                volume.metadata,
+                volume.identity,
+            )
+        )
         if self._cancel.is_set() or not self._ensure_bundle():
             return
         t2 = time.perf_counter()

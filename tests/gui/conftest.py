@@ -13,11 +13,12 @@ os.environ.setdefault("BVAE_VIEWER_STATE_DIR", tempfile.mkdtemp(prefix="bvae-gui
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import QThread
 
-from bvae_viewer.analysis.model_info import ModelInfo
+from bvae_viewer.analysis.model_info import Calibration, ModelInfo
 from bvae_viewer.gui.app import make_application
 from bvae_viewer.gui.main_window import MainWindow
 from bvae_viewer.gui.settings import GuiSettings
@@ -83,14 +84,58 @@ def no_thread_left_behind():
     assert not left, f"{len(left)} QThread(s) still running after the test"
 
 
+@pytest.fixture(scope="session")
+def validated_model_dir(tmp_path_factory) -> Path:
+    """The same untrained network, with per-slice validation scores in model.json (as a
+    trained model may carry them) and finite calibrated thresholds."""
+    folder = tmp_path_factory.mktemp("model_val")
+    torch.manual_seed(0)
+    network = build_network(ModelConfig.fast())
+    rng = np.random.default_rng(0)
+    n = 400
+    abnormal = rng.random(n) < 0.3
+    score = np.where(abnormal, rng.normal(3.0, 1.0, n), rng.normal(1.0, 0.5, n))
+    unc = rng.gamma(2.0, 0.01, n)
+    info = ModelInfo(
+        name="untrained-validated",
+        config={},
+        weights_file="",
+        sha256="",
+        calibration=Calibration(score_threshold=2.0, uncertainty_threshold=0.05),
+        metrics={
+            "validation": {
+                "slices": {
+                    "anomaly_score": score.tolist(),
+                    "unc_total": unc.tolist(),
+                    "abnormal": abnormal.tolist(),
+                }
+            }
+        },
+    )
+    save_bundle(network, info, folder)
+    return folder
+
+
 @pytest.fixture
-def window(qtbot, model_dir, tmp_path):
+def make_window(qtbot, tmp_path):
+    """Review windows on a given model (default: the untrained one), all closed after."""
+    made: list[MainWindow] = []
+
+    def make(model: Path) -> MainWindow:
+        win = MainWindow(model_dir=model, settings=GuiSettings(tmp_path / "gui.ini"), device="cpu")
+        qtbot.addWidget(win)
+        win.resize(1600, 1000)
+        win.show()
+        qtbot.waitExposed(win)
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        win.close()
+
+
+@pytest.fixture
+def window(make_window, model_dir):
     """The review window on the untrained model, 1600x1000, closed (workers joined) after."""
-    win = MainWindow(model_dir=model_dir, settings=GuiSettings(tmp_path / "gui.ini"),
-                     device="cpu")
-    qtbot.addWidget(win)
-    win.resize(1600, 1000)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
+    return make_window(model_dir)

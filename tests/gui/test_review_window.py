@@ -161,8 +161,13 @@ def test_window_level_drag_and_orientation(qtbot, window, volume_path):
     assert err_levels == pytest.approx(window.grid.levels["error"])
     # Ctrl+left-drag upwards raises the level.
     centre = sum(window.state.window) / 2
-    drag(original, QPointF(150, 250), QPointF(150, 180), Qt.MouseButton.LeftButton,
-         Qt.KeyboardModifier.ControlModifier)
+    drag(
+        original,
+        QPointF(150, 250),
+        QPointF(150, 180),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.ControlModifier,
+    )
     assert sum(window.state.window) / 2 > centre
     window.auto_window()
     assert window.state.window == (0.0, pytest.approx(window.state.window[1]))
@@ -184,19 +189,28 @@ def test_overlay_shows_the_pixel_score_map(qtbot, window, volume_path):
     window.state.set_overlay("pixel_score", 0.4)
     result = window.results[window.state.slice]
     assert overlay.isVisible() and overlay.opacity() == pytest.approx(0.4)
-    np.testing.assert_array_equal(overlay.image, result.maps.pixel_score)
+    mask = result.maps.brain_mask
+    assert mask.any() and not mask.all()
+    np.testing.assert_array_equal(overlay.image[mask], result.maps.pixel_score[mask])
+    assert not overlay.image[~mask].any()  # nothing painted over the background
     window.state.set_overlay("none")
     assert not overlay.isVisible()
 
 
 def test_event_loop_gaps_during_inference(qtbot, window, long_volume_path):
-    """A 10 ms timer records the GUI thread's heartbeat while the worker runs."""
+    """A 10 ms timer records the GUI thread's heartbeat while the worker streams results.
+
+    The largest gap is printed, not asserted (this machine is shared, timings vary); what is
+    asserted is that the loop kept turning while slices arrived.
+    """
     beats: list[float] = []
+    arrivals: list[float] = []
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(lambda: beats.append(time.perf_counter()))
     with qtbot.waitSignal(window.analysis_done, timeout=RUN_TIMEOUT_MS):
         window.open_path(long_volume_path)
+        window.worker.slice_done.connect(lambda _r: arrivals.append(time.perf_counter()))
         timer.start()
     timer.stop()
     gaps = np.diff(beats)
@@ -204,7 +218,9 @@ def test_event_loop_gaps_during_inference(qtbot, window, long_volume_path):
     print(
         f"\nGUI event loop during inference: {len(beats)} beats over {beats[-1] - beats[0]:.2f} s,"
         f" largest gap {1000 * largest:.0f} ms, 99th percentile "
-        f"{1000 * float(np.percentile(gaps, 99)):.0f} ms"
+        f"{1000 * float(np.percentile(gaps, 99)):.0f} ms, {len(arrivals)} slices streamed"
     )
-    # A generous freeze detector only (the figure above is what to watch).
-    assert largest < 3.0
+    assert len(arrivals) == len(window.results)
+    # The timer ticked all through the streaming, not only before and after it.
+    during = [b for b in beats if arrivals[0] < b < arrivals[-1]]
+    assert len(during) >= 10, len(during)

@@ -164,3 +164,25 @@ def test_a_process_without_qt_application_or_display_gets_one(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert path.read_bytes().startswith(b"%PDF") and os.listdir(tmp_path) == ["r.pdf"]
+
+
+def test_text_is_drawn_black_even_under_the_apps_dark_palette(qapp):
+    """The window's dark palette gives light text; on paper it must still be black."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QImage, QPainter, QTextDocument
+
+    from bvae_viewer.gui.app import dark_palette
+    from bvae_viewer.gui.report_writer import _draw_on_paper
+
+    qapp.setPalette(dark_palette())
+    doc = QTextDocument()
+    doc.setPlainText("Flagged slices " * 20)
+    doc.setTextWidth(300)
+    image = QImage(300, 200, QImage.Format.Format_RGB32)
+    image.fill(0xFFFFFF)
+    painter = QPainter(image)
+    _draw_on_paper(painter, doc, QRectF(0, 0, 300, 200))
+    painter.end()
+    darkest = min(image.pixelColor(x, y).lightness() for x in range(0, 300, 2)
+                  for y in range(0, 60, 2))
+    assert darkest < 60

@@ -1,0 +1,37 @@
+"""Slice decisions of the open case at given thresholds, from results already computed.
+
+Changing a threshold re-runs only this: the network's maps and scores stay as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bvae_viewer.analysis.case import CaseResult, assess_case
+from bvae_viewer.analysis.model_info import Calibration
+from bvae_viewer.analysis.triage import Decision, TriagePolicy
+from bvae_viewer.data.preprocess import SliceStack
+
+
+@dataclass(frozen=True)
+class Triage:
+    decisions: list[Decision | None]  # by stack position; None: not analysed yet
+    case: CaseResult | None  # only once every slice is analysed
+
+
+def triage_results(
+    stack: SliceStack,
+    results: Sequence[Any],
+    calibration: Calibration,
+    policy: TriagePolicy,
+) -> Triage:
+    """Per-slice decisions; with every slice analysed, also the case call and the
+    out-of-distribution check, which then keeps any slice from being cleared as normal."""
+    if results and all(r is not None for r in results):
+        case = assess_case(stack, [r.scores for r in results], calibration, policy)
+        by_index = {s.slice_index: d for s, d in zip(case.scores, case.decisions, strict=True)}
+        return Triage([by_index[r.scores.slice_index] for r in results], case)
+    decisions = [policy.decide_slice(r.scores) if r is not None else None for r in results]
+    return Triage(decisions, None)

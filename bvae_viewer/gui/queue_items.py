@@ -1,0 +1,177 @@
+"""What the review queue lists and the threshold panel counts (plain Python, no Qt).
+
+The queue holds the analysed brain slices of the open case: the slices the model is unsure
+about first (a human must look at them), then the flagged ones, then the rest; inside each
+group the most anomalous first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bvae_viewer.analysis.triage import Decision, TriagePolicy
+from bvae_viewer.review.store import DecisionRecord, ReviewDecision
+
+FILTERS = ("review", "flagged", "undecided", "all")
+GROUP_ORDER = {Decision.REVIEW: 0, Decision.FLAGGED: 1, Decision.NORMAL: 2}
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One slice in the queue: where it is, what the model said, what the reviewer said."""
+
+    position: int  # in the SliceStack (what ViewState.slice counts)
+    slice_index: int  # axial index in the volume (what the review store keys on)
+    model: Decision
+    score: float
+    uncertainty: float
+    reviewer: DecisionRecord | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Decided abnormal or normal; a deferred slice still waits for a decision."""
+        return self.reviewer is not None and self.reviewer.decision != ReviewDecision.DEFER
+
+
+def _urgency(value: float) -> float:
+    # Non-finite scores cannot be ranked, so they count as the most urgent.
+    return -value if math.isfinite(value) else -math.inf
+
+
+def queue_items(
+    results: Sequence[Any],
+    decisions: Sequence[Decision | None],
+    reviewed: Mapping[int, DecisionRecord],
+) -> list[QueueItem]:
+    """Analysed brain slices in review order (results: SliceResult or None, by position)."""
+    items = []
+    for result, decision in zip(results, decisions, strict=True):
+        if result is None or decision is None or decision == Decision.EMPTY:
+            continue
+        s = result.scores
+        items.append(
+            QueueItem(
+                result.position,
+                s.slice_index,
+                decision,
+                s.anomaly_score,
+                s.unc_total,
+                reviewed.get(s.slice_index),
+            )
+        )
+    items.sort(key=lambda i: (GROUP_ORDER[i.model], _urgency(i.score), i.position))
+    return items
+
+
+def matches(item: QueueItem, kind: str) -> bool:
+    """Whether an item passes one of FILTERS."""
+    if kind == "review":
+        return item.model == Decision.REVIEW
+    if kind == "flagged":
+        return item.model == Decision.FLAGGED
+    if kind == "undecided":
+        return not item.settled
+    return True
+
+
+def triage_counts(decisions: Sequence[Decision | None]) -> dict[Decision, int]:
+    """How many slices each decision has (slices not analysed yet are not counted)."""
+    counts = {d: 0 for d in Decision}
+    for d in decisions:
+        if d is not None:
+            counts[d] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Of the brain slices decided so far: how many the model decides alone."""
+
+    automatic: int  # normal or flagged
+    review: int
+
+    @property
+    def brain(self) -> int:
+        return self.automatic + self.review
+
+    @property
+    def fraction(self) -> float:
+        return self.automatic / self.brain if self.brain else float("nan")
+
+
+def case_coverage(decisions: Sequence[Decision | None]) -> Coverage:
+    counts = triage_counts(decisions)
+    return Coverage(counts[Decision.NORMAL] + counts[Decision.FLAGGED], counts[Decision.REVIEW])
+
+
+def coverage_curve(uncertainties: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Share of slices kept automatic as the uncertainty threshold rises (x sorted, y in 0..1).
+
+    The triage sends a slice to review when its uncertainty is above the threshold, so the
+    share kept at threshold t is the fraction of slices with uncertainty <= t: the empirical
+    distribution function of the uncertainties.
+    """
+    u = np.sort(np.asarray([v for v in uncertainties if math.isfinite(v)], dtype=float))
+    if u.size == 0:
+        return u, u
+    return u, np.arange(1, u.size + 1, dtype=float) / u.size
+
+
+@dataclass(frozen=True)
+class ValidationSlices:
+    """Per-slice validation scores, when model.json carries them (metrics.validation.slices)."""
+
+    anomaly_score: np.ndarray
+    unc_total: np.ndarray
+    abnormal: np.ndarray  # bool
+
+
+@dataclass(frozen=True)
+class ValidationPreview:
+    coverage: float  # share of validation slices decided automatically
+    error_rate: float | None  # wrong automatic decisions among those
+    abnormal_in_review: float  # share of abnormal validation slices sent to review
+
+
+def validation_slices(metrics: Mapping[str, Any]) -> ValidationSlices | None:
+    """The validation slices in a model's metrics, or None when it does not carry them.
+
+    Expected: metrics["validation"]["slices"] = {"anomaly_score": [...], "unc_total": [...],
+    "abnormal": [...]}, brain slices only, scored with the model's calibrated alpha.
+    """
+    try:
+        raw = metrics["validation"]["slices"]
+        score = np.asarray(raw["anomaly_score"], dtype=float)
+        unc = np.asarray(raw["unc_total"], dtype=float)
+        abnormal = np.asarray(raw["abnormal"], dtype=bool)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if score.ndim != 1 or score.size == 0 or not score.shape == unc.shape == abnormal.shape:
+        return None
+    return ValidationSlices(score, unc, abnormal)
+
+
+def validation_preview(data: ValidationSlices, policy: TriagePolicy) -> ValidationPreview:
+    """The triage at these thresholds on the validation slices (labels known there).
+
+    As TriagePolicy.decide_slice: review where a score is not finite or the uncertainty is
+    above its threshold, otherwise flagged above the score threshold (flagged = "abnormal").
+    """
+    finite = np.isfinite(data.unc_total) & np.isfinite(data.anomaly_score)
+    automatic = finite & (np.nan_to_num(data.unc_total) <= policy.uncertainty_threshold)
+    predicted = data.anomaly_score > policy.score_threshold
+    n_auto = int(automatic.sum())
+    wrong = int((automatic & (predicted != data.abnormal)).sum())
+    abnormal = int(data.abnormal.sum())
+    return ValidationPreview(
+        coverage=n_auto / data.abnormal.size,
+        error_rate=wrong / n_auto if n_auto else None,
+        abnormal_in_review=(
+            int((~automatic & data.abnormal).sum()) / abnormal if abnormal else 0.0
+        ),
+    )

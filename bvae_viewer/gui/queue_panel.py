@@ -1,0 +1,265 @@
+"""The review queue: a filtered list of the open case's slices, decision buttons and a note."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bvae_viewer.gui import strings
+from bvae_viewer.gui.profile_plot import DECISION_COLOURS
+from bvae_viewer.gui.queue_items import FILTERS, QueueItem, matches
+from bvae_viewer.gui.slice_info import format_value
+from bvae_viewer.review.store import DecisionRecord, ReviewDecision
+
+POSITION_ROLE = Qt.ItemDataRole.UserRole
+LIST_KEYS = {
+    Qt.Key.Key_Up,
+    Qt.Key.Key_Down,
+    Qt.Key.Key_Home,
+    Qt.Key.Key_End,
+    Qt.Key.Key_PageUp,
+    Qt.Key.Key_PageDown,
+}
+REVIEWER_COLOURS = {
+    ReviewDecision.ABNORMAL: "#ef5350",
+    ReviewDecision.NORMAL: "#66bb6a",
+    ReviewDecision.DEFER: "#bdbdbd",
+}
+DECISION_KEYS = {
+    ReviewDecision.ABNORMAL: strings.BTN_ABNORMAL,
+    ReviewDecision.NORMAL: strings.BTN_NORMAL,
+    ReviewDecision.DEFER: strings.BTN_DEFER,
+}
+
+
+class QueueList(QTreeWidget):
+    """The list itself; J/K and the decision keys are window actions, so they work anywhere."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setColumnCount(len(strings.QUEUE_COLUMNS))
+        self.setHeaderLabels(list(strings.QUEUE_COLUMNS))
+        self.setRootIsDecorated(False)
+        self.setUniformRowHeights(True)
+        self.setAlternatingRowColors(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setToolTip(strings.QUEUE_TIP)
+        header = self.header()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionsClickable(False)  # the order is the triage order, not a column's
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        super().keyPressEvent(event)
+        # At the top or bottom the view ignores these; they must not fall through to the
+        # window, where they would move the slice out of the queue.
+        if event.key() in LIST_KEYS:
+            event.accept()
+
+
+class QueuePanel(QWidget):
+    """Shows QueueItems; reports which slice the reader picked and what they decided."""
+
+    item_chosen = Signal(int)  # position in the stack
+    decision_requested = Signal(str)  # ReviewDecision value, for the current slice
+    case_decision_requested = Signal(str)  # ReviewDecision value, for the whole case
+    note_committed = Signal(str)  # Enter in the note field
+    filter_changed = Signal(str)
+    reviewer_changed = Signal(str)
+
+    def __init__(self, reviewer: str, filter_kind: str = "review", parent=None) -> None:
+        super().__init__(parent)
+        self._items: list[QueueItem] = []
+        self._shown: list[QueueItem] = []
+
+        self.filter_combo = QComboBox()
+        for kind in FILTERS:
+            self.filter_combo.addItem(strings.QUEUE_FILTERS[kind], kind)
+        self.filter_combo.setCurrentIndex(max(0, self.filter_combo.findData(filter_kind)))
+        self.filter_combo.currentIndexChanged.connect(self._filter_picked)
+        self.reviewer_edit = QLineEdit(reviewer)
+        self.reviewer_edit.setToolTip(strings.REVIEWER_TIP)
+        self.reviewer_edit.editingFinished.connect(
+            lambda: self.reviewer_changed.emit(self.reviewer_edit.text().strip())
+        )
+        self.list = QueueList()
+        self.list.currentItemChanged.connect(self._current_changed)
+        self.summary = QLabel(strings.QUEUE_WAITING)
+        self.summary.setWordWrap(True)
+        self.summary.setStyleSheet("color:#9e9e9e")
+        self.note_edit = QLineEdit()
+        self.note_edit.setPlaceholderText(strings.NOTE_PLACEHOLDER)
+        self.note_edit.setClearButtonEnabled(True)
+        self.note_edit.returnPressed.connect(self._note_entered)
+        self.buttons = {d: self._button(text, d) for d, text in DECISION_KEYS.items()}
+        self.case_label = QLabel(strings.CASE_UNDECIDED)
+        self.case_buttons = {
+            d: self._case_button(strings.REVIEWER_WORDS[d.value], d) for d in ReviewDecision
+        }
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel(strings.QUEUE_FILTER_LABEL))
+        top.addWidget(self.filter_combo, 1)
+        who = QHBoxLayout()
+        who.addWidget(QLabel(strings.REVIEWER_LABEL))
+        who.addWidget(self.reviewer_edit, 1)
+        decide = QHBoxLayout()
+        for button in self.buttons.values():
+            decide.addWidget(button)
+        case_row = QHBoxLayout()
+        case_row.addWidget(QLabel(strings.CASE_LABEL))
+        for button in self.case_buttons.values():
+            case_row.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.summary)
+        layout.addLayout(decide)
+        layout.addWidget(self.note_edit)
+        layout.addLayout(who)
+        layout.addLayout(case_row)
+        layout.addWidget(self.case_label)
+        self.set_enabled(False)
+
+    def _button(self, text: str, decision: ReviewDecision) -> QPushButton:
+        button = QPushButton(text)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keep the keyboard in the list
+        button.clicked.connect(lambda: self.decision_requested.emit(decision.value))
+        return button
+
+    def _case_button(self, text: str, decision: ReviewDecision) -> QPushButton:
+        button = QPushButton(text)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.clicked.connect(lambda: self.case_decision_requested.emit(decision.value))
+        return button
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Decisions need a session (an open case and a loaded model)."""
+        for button in (*self.buttons.values(), *self.case_buttons.values()):
+            button.setEnabled(enabled)
+
+    # --- content ------------------------------------------------------------------------
+    @property
+    def filter_kind(self) -> str:
+        return str(self.filter_combo.currentData())
+
+    def reviewer(self) -> str:
+        return self.reviewer_edit.text().strip()
+
+    def set_items(self, items: Sequence[QueueItem], current: int | None) -> None:
+        """Rebuild the list (filtered), keeping the item of slice ``current`` selected."""
+        self._items = list(items)
+        self._shown = [i for i in self._items if matches(i, self.filter_kind)]
+        self.list.blockSignals(True)
+        self.list.clear()
+        self.list.addTopLevelItems([_row(i) for i in self._shown])
+        self.list.blockSignals(False)
+        self.select_position(current)
+        settled = sum(i.settled for i in self._items)
+        deferred = sum(
+            i.reviewer is not None and i.reviewer.decision == ReviewDecision.DEFER
+            for i in self._items
+        )
+        self.summary.setText(
+            strings.QUEUE_SUMMARY.format(
+                shown=len(self._shown), total=len(self._items), settled=settled, deferred=deferred
+            )
+            if self._items
+            else strings.QUEUE_WAITING
+        )
+
+    def shown_positions(self) -> list[int]:
+        return [i.position for i in self._shown]
+
+    def select_position(self, position: int | None) -> None:
+        """Highlight the slice on screen if it is listed; never moves the slice itself."""
+        self.list.blockSignals(True)
+        row = self.shown_positions().index(position) if position in self.shown_positions() else -1
+        if row >= 0:
+            item = self.list.topLevelItem(row)
+            self.list.setCurrentItem(item)
+            self.list.scrollToItem(item)
+        else:
+            self.list.setCurrentItem(None)
+            self.list.clearSelection()
+        self.list.blockSignals(False)
+
+    def neighbour(self, position: int, step: int) -> int | None:
+        """The listed slice ``step`` rows after the one at ``position`` (or the first/last)."""
+        shown = self.shown_positions()
+        if not shown:
+            return None
+        if position not in shown:
+            return shown[0] if step > 0 else shown[-1]
+        row = shown.index(position) + step
+        return shown[row] if 0 <= row < len(shown) else None
+
+    def set_note(self, text: str) -> None:
+        self.note_edit.setText(text)
+
+    def note(self) -> str:
+        return self.note_edit.text().strip()
+
+    def set_case_decision(self, record: DecisionRecord | None) -> None:
+        self.case_label.setText(
+            strings.CASE_UNDECIDED
+            if record is None
+            else strings.CASE_DECISION.format(
+                decision=strings.REVIEWER_WORDS[record.decision.value], reviewer=record.reviewer
+            )
+        )
+
+    # --- signals out ---------------------------------------------------------------------
+    def _current_changed(self, item: QTreeWidgetItem | None, _previous) -> None:
+        if item is not None:
+            self.item_chosen.emit(int(item.data(0, POSITION_ROLE)))
+
+    def _filter_picked(self, _index: int) -> None:
+        self.filter_changed.emit(self.filter_kind)
+
+    def _note_entered(self) -> None:
+        self.note_committed.emit(self.note())
+        self.list.setFocus()  # back to the keys A/N/D and J/K
+
+
+def _row(item: QueueItem) -> QTreeWidgetItem:
+    reviewer = (
+        strings.REVIEWER_WORDS[item.reviewer.decision.value] if item.reviewer is not None else ""
+    )
+    row = QTreeWidgetItem(
+        [
+            str(item.slice_index),
+            strings.MODEL_WORDS[item.model.value],
+            format_value(item.score),
+            format_value(item.uncertainty),
+            reviewer,
+        ]
+    )
+    row.setData(0, POSITION_ROLE, item.position)
+    row.setForeground(1, QBrush(QColor(DECISION_COLOURS[item.model])))
+    for col in (0, 2, 3):
+        row.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    if item.reviewer is not None:
+        row.setForeground(4, QBrush(QColor(REVIEWER_COLOURS[item.reviewer.decision])))
+        bold = QFont(row.font(4))
+        bold.setBold(True)
+        row.setFont(4, bold)
+        if item.reviewer.note:
+            row.setToolTip(4, item.reviewer.note)
+    return row
