@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QMessageBox, QSlider, QToolBar
 
+from bvae_viewer import __version__
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.screenshot import choose_screenshot
 
@@ -125,7 +126,7 @@ def show_about(window: MainWindow) -> None:
     QMessageBox.about(
         window,
         strings.ACT_ABOUT.replace("&", ""),
-        strings.ABOUT_TEXT.format(model=window.model_label.text()),
+        strings.ABOUT_TEXT.format(version=__version__, model=window.model_label.text()),
     )
 
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from bvae_viewer import paths
@@ -50,6 +50,14 @@ def dark_palette() -> QPalette:
     return palette
 
 
+def app_icon() -> QIcon:
+    """The application icon at every size in resources/icons (the window manager picks one)."""
+    icon = QIcon()
+    for png in sorted((paths.resources_dir() / "icons" / "hicolor").glob("*/apps/*.png")):
+        icon.addFile(str(png))
+    return icon
+
+
 def make_application(argv: list[str] | None = None) -> QApplication:
     """The one QApplication (reused when it exists, as under pytest-qt)."""
     guard_emit_refcount()  # before anything emits a signal
@@ -59,6 +67,9 @@ def make_application(argv: list[str] | None = None) -> QApplication:
         app = QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName(paths.APP_NAME)
     app.setOrganizationName(ORGANIZATION)
+    app.setWindowIcon(app_icon())
+    # Wayland desktops match the window to resources/bvae-viewer.desktop by this name.
+    QApplication.setDesktopFileName(paths.APP_NAME)
     app.setStyle("Fusion")
     app.setPalette(dark_palette())
     return app

@@ -115,8 +115,16 @@ ERROR_SCREENSHOT_NO_INPUT = "--screenshot needs a file to open, or --demo."
 ERROR_DROP = "Only files or folders can be dropped here."
 
 ABOUT_TEXT = (
-    "<b>bvae-viewer</b><br>Brain MRI review with an uncertainty-aware Bayesian VAE.<br>"
-    "For research use only; not a medical device.<br>Model: {model}"
+    "<b>bvae-viewer {version}</b><br>Brain MRI review with an uncertainty-aware Bayesian VAE."
+    "<br><b>For research use only; not a medical device.</b> The bundled model was trained on "
+    "synthetic data, not on patients.<br>Model: {model}<br><br>"
+    "<small>Licences: bvae-viewer, MIT. The synthetic training data and the demo case derive "
+    "from the MNI152 ICBM 2009a template (Copyright (C) 1993-2009 Louis Collins, McConnell "
+    "Brain Imaging Centre, Montreal Neurological Institute, McGill University; free use with "
+    "this notice kept), as shipped by nilearn (BSD-3-Clause). Bundled libraries: Qt 6 and "
+    "PySide6 (LGPLv3), pyqtgraph (MIT), PyTorch (BSD-3-Clause), NumPy, SciPy, scikit-learn, "
+    "nibabel, pydicom (BSD/MIT), SimpleITK (Apache-2.0), matplotlib (PSF-based), safetensors "
+    "(Apache-2.0), platformdirs (MIT).</small>"
 )
 SHORTCUTS_TEXT = (
     "<table>"

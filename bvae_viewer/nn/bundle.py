@@ -64,6 +64,7 @@ def save_bundle(network: nn.Module, info: ModelInfo, model_dir: Path) -> ModelIn
     tmp = weights.with_suffix(".safetensors.tmp")
     save_file(tensors, str(tmp), metadata={"config": json.dumps(asdict(config))})
     tmp.replace(weights)
+    weights.chmod(0o644)  # readable by every user of a shared install
     info = replace(
         info, config=asdict(config), weights_file=WEIGHTS_FILE, sha256=file_sha256(weights)
     )
