@@ -1,0 +1,419 @@
+"""report.md: the evaluation's tables, ours beside the paper's, from the metrics.json contents."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bvae_viewer.analysis.evaluation import paper
+from bvae_viewer.analysis.evaluation.markdown import (
+    DASH,
+    delta,
+    fixed,
+    get_path,
+    number,
+    sig4,
+    table,
+)
+from bvae_viewer.analysis.evaluation.summary import REVIEW_FRACTIONS
+
+
+def _header(m: dict[str, Any]) -> list[str]:
+    data = m.get("data", {})
+    preset = m.get("preset", {})
+    status = m.get("status", "running")
+    lines = ["# Evaluation report", ""]
+    if status != "done":
+        lines += [f"**Incomplete run** (status: {status}); the tables hold what was done.", ""]
+    lines += [f"> {data.get('statement', '')}", ""]
+    counts = data.get("n_cases", {})
+    slices = data.get("n_slices", {})
+    lines += [
+        f"- Data: `{data.get('root', '?')}`; split by patient (seed {m.get('seed')}): "
+        f"{counts.get('train', 0)} train / {counts.get('val', 0)} validation / "
+        f"{counts.get('test', 0)} test cases; test brain slices scored: "
+        f"{slices.get('test', 0)} ({fixed(data.get('test_abnormal_fraction'), 2)} abnormal).",
+        f"- Preset `{preset.get('name')}`: models trained here at {preset.get('image_size')} px, "
+        f"{preset.get('budget_s')} s and at most {preset.get('epochs')} epochs per network, "
+        f"K={preset.get('samples')} samples, ensemble of {preset.get('ensemble_members')}, "
+        f"{preset.get('tta_augmentations')} TTA views; base architecture for the ablations: "
+        f"`{preset.get('base')}`.",
+        f"- Machine: {m.get('machine', '?')}; total wall time {fixed(m.get('wall_seconds'), 0)} s. "
+        "Budgets are wall-clock seconds: on a busier machine a network gets fewer steps, so a "
+        "rerun is not bit-identical.",
+        f"- Paper numbers: {paper.PAPER_DATA}. A slice is abnormal if its segmentation has any "
+        "tumour voxel; metrics are over brain slices of test cases only.",
+        "",
+    ]
+    model = m.get("model", {})
+    if model.get("note"):
+        lines += [f"Given model: {model['note']}", ""]
+    return lines
+
+
+def _table1(rows: dict[str, Any]) -> list[str]:
+    p = paper.PAPER_TABLE1
+    body = [
+        [
+            "paper (BraTS2020)",
+            fixed(p["roc_auc"]),
+            fixed(p["pr_auc"]),
+            sig4(p["mean_score_normal"]),
+            sig4(p["mean_score_abnormal"]),
+            DASH,
+            DASH,
+            DASH,
+            DASH,
+        ]
+    ]
+    for name in ("bundled", "paper", "fast"):
+        d = get_path(rows, name, "detection")
+        if d is None:
+            continue
+        body.append(
+            [
+                paper.label(name),
+                fixed(d["roc_auc"]),
+                fixed(d["pr_auc"]),
+                sig4(d["mean_score_normal"]),
+                sig4(d["mean_score_abnormal"]),
+                f"{sig4(d['best_threshold'])} / {fixed(d['best_f1'])}",
+                sig4(d["threshold"]),
+                fixed(d["sensitivity"]),
+                fixed(d["specificity"]),
+            ]
+        )
+    header = [
+        "",
+        "ROC AUC",
+        "PR AUC",
+        "mean score, normal",
+        "mean score, abnormal",
+        "F1-optimal threshold / F1 (test)",
+        "threshold (validation or model.json)",
+        "sensitivity",
+        "specificity",
+    ]
+    note = (
+        "Scores are comparable within a row only (their scale depends on the model and its "
+        "alpha). The F1-optimal threshold is chosen on the test slices themselves (optimistic, "
+        "as reported by the paper); sensitivity and specificity use the threshold chosen on "
+        "validation (97 % specificity on normal validation slices, the app's rule)."
+    )
+    return ["## Table 1: slice-level detection", "", *table(header, body), note, ""]
+
+
+def _by_uncertainty(rows: dict[str, Any]) -> list[str]:
+    p = paper.PAPER_BY_UNCERTAINTY
+    body = [
+        [
+            "paper",
+            "as published",
+            fixed(p["total"]),
+            fixed(p["aleatoric"]),
+            fixed(p["epistemic"]),
+            fixed(p["combined"]),
+        ]
+    ]
+    for name, row in rows.items():
+        b = row.get("by_uncertainty")
+        if not b or name not in ("bundled", "paper", "fast"):
+            continue
+        for kind, what in (("as_score", "U as score"), ("error_over", "error / U")):
+            body.append(
+                [
+                    paper.label(name),
+                    what,
+                    fixed(b[kind]["total"]),
+                    fixed(b[kind]["aleatoric"]),
+                    fixed(b[kind]["epistemic"]),
+                    fixed(b["combined"]),
+                ]
+            )
+    header = ["", "score", "total", "aleatoric", "epistemic", "combined (eq. 15)"]
+    note = (
+        '"U as score": a slice\'s mean uncertainty used as its anomaly score (our reading of '
+        'the paper\'s table); "error / U": the squared error divided by that uncertainty only.'
+    )
+    return ["## ROC AUC by uncertainty type", "", *table(header, body), note, ""]
+
+
+def _comparison(rows: dict[str, Any], names: Sequence[str], base: str, title: str) -> list[str]:
+    base_auc = number(get_path(rows, base, "detection", "roc_auc"))
+    # Whichever configuration is our base, the paper's reference is its full model.
+    base_paper = paper.PAPER_TABLE1["roc_auc"]
+    body = []
+    for name in (base, *names):
+        # Rows not run (other preset rows, or an unfinished run) still show the paper's number.
+        d = get_path(rows, name, "detection") or {"roc_auc": "not run", "pr_auc": None}
+        ref = base_paper if name == base else paper.paper_auc(name)
+        source = "paper, full model" if name == base else paper.ROWS.get(name, ("", None, ""))[2]
+        body.append(
+            [
+                paper.label(name) + (" (base)" if name == base else ""),
+                fixed(d["roc_auc"]),
+                fixed(d["pr_auc"]),
+                delta(number(d["roc_auc"]), base_auc),
+                fixed(ref),
+                delta(ref, base_paper) if name != base else DASH,
+                source,
+            ]
+        )
+    if title.startswith("Baselines"):
+        for method, auc in paper.NOT_RUN.items():
+            body.append([method, "not run", DASH, DASH, fixed(auc), DASH, "paper comparison"])
+    header = ["", "ROC AUC", "PR AUC", "Δ vs base", "paper ROC AUC", "paper Δ", "paper source"]
+    note = (
+        f"Base: our {base} configuration; ablations switch one part off it, baselines share "
+        "its convolutional backbone without attention. The paper switches parts off its "
+        "paper configuration."
+    )
+    return [f"## {title}", "", *table(header, body), note, ""]
+
+
+def _abstention(rows: dict[str, Any]) -> list[str]:
+    body = []
+    for name, row in rows.items():
+        a = row.get("abstention")
+        if not a:
+            continue
+        unc, score = a["by"].get("uncertainty", {}), a["by"].get("score", {})
+        bal = a.get("balanced", {})
+        body.append(
+            [
+                paper.label(name),
+                fixed(a["error_rate"]),
+                fixed(unc.get("aurc"), 4),
+                fixed(score.get("aurc"), 4),
+                fixed(unc.get("excess_aurc"), 4),
+                fixed(score.get("excess_aurc"), 4),
+                fixed(a["oracle_aurc"], 4),
+                fixed(bal.get("error_rate")),
+                fixed(get_path(bal, "aurc", "uncertainty"), 4),
+                fixed(get_path(bal, "aurc", "score"), 4),
+            ]
+        )
+    header = [
+        "",
+        "error rate",
+        "AURC, by uncertainty",
+        "AURC, by score",
+        "E-AURC, by uncertainty",
+        "E-AURC, by score",
+        "oracle AURC",
+        "F1 threshold: error rate",
+        "AURC, by uncertainty",
+        "AURC, by score",
+    ]
+    lines = [
+        "## Abstention: uncertainty vs score alone",
+        "",
+        "Each slice is decided automatically (flagged above the validation threshold) unless it "
+        "is sent to review. Risk = error rate of the automatic decisions. *By uncertainty*: "
+        "the most uncertain slices (mean U_tot) go to review first; *by score*: the slices "
+        "whose score is closest to the threshold. Lower AURC is better; E-AURC subtracts the "
+        "best possible ordering (oracle). The first columns use the app's threshold (97 % "
+        "specificity on validation); the last three the F1-optimal validation threshold.",
+        "",
+        *table(header, body),
+    ]
+    for name in ("bundled", "paper", "fast"):
+        a = get_path(rows, name, "abstention")
+        if a and "uncertainty" in a["by"]:
+            lines += _selective(name, a)
+    return lines
+
+
+def _selective(name: str, a: dict[str, Any]) -> list[str]:
+    unc, score = a["by"]["uncertainty"]["selective"], a["by"]["score"]["selective"]
+    body = []
+    for u, s in zip(unc, score, strict=True):
+        body.append(
+            [
+                f"{round(100 * u['review_fraction'])} %",
+                fixed(u["sensitivity"]),
+                fixed(u["specificity"]),
+                fixed(s["sensitivity"]),
+                fixed(s["specificity"]),
+                fixed(u["abnormal_in_review"], 2),
+            ]
+        )
+    policy = a.get("policy")
+    if policy:
+        body.append(
+            [
+                f"policy: {100 * policy['review_fraction']:.1f} %",
+                fixed(policy["sensitivity"]),
+                fixed(policy["specificity"]),
+                DASH,
+                DASH,
+                fixed(policy["abnormal_in_review"], 2),
+            ]
+        )
+    header = [
+        "review",
+        "sensitivity (uncertainty)",
+        "specificity (uncertainty)",
+        "sensitivity (score)",
+        "specificity (score)",
+        "abnormal slices sent to review (uncertainty)",
+    ]
+    fractions = ", ".join(f"{round(100 * f)} %" for f in REVIEW_FRACTIONS)
+    return [
+        f"### {paper.label(name)}: the automatic part at {fractions} review",
+        "",
+        *table(header, body),
+        '"policy": the app\'s own rule, review above the uncertainty threshold chosen on '
+        "validation.",
+        "",
+    ]
+
+
+def _quintiles(rows: dict[str, Any]) -> list[str]:
+    lines = ["## Calibration by uncertainty quintile", ""]
+    for name in ("bundled", "paper", "fast"):
+        q = get_path(rows, name, "quintiles")
+        if not q:
+            continue
+        body = [
+            [
+                str(r["quintile"]),
+                f"{sig4(r['uncertainty_min'])}–{sig4(r['uncertainty_max'])}",
+                str(r["n"]),
+                fixed(r["abnormal_fraction"], 2),
+                fixed(r["error_rate"]),
+                fixed(r["roc_auc"]),
+            ]
+            for r in q
+        ]
+        lines += [f"### {paper.label(name)}", ""]
+        lines += table(
+            ["quintile", "U_tot range", "slices", "abnormal", "error rate", "ROC AUC within"], body
+        )
+        if q[0].get("constant"):
+            lines += ["The uncertainty is constant: the quintiles are arbitrary.", ""]
+    lines += ["A useful uncertainty has its error rate rising from quintile 1 to 5.", ""]
+    return lines
+
+
+def _speed(rows: dict[str, Any]) -> list[str]:
+    body = []
+    for name, row in rows.items():
+        t, s = row.get("training") or {}, row.get("speed") or {}
+        d = row.get("detection") or {}
+        body.append(
+            [
+                paper.label(name),
+                fixed(d.get("roc_auc")),
+                fixed(d.get("pr_auc")),
+                fixed(row.get("parameters_m"), 2),
+                fixed(skill(name, row), 2),
+                str(t.get("epochs_run", DASH)),
+                str(t.get("stopped", DASH)),
+                fixed(t.get("seconds"), 0),
+                fixed(s.get("s_per_volume"), 2),
+                fixed(s.get("engine_s_per_volume"), 2),
+            ]
+        )
+    header = [
+        "",
+        "ROC AUC",
+        "PR AUC",
+        "parameters (M)",
+        "reconstruction skill",
+        "epochs",
+        "stopped by",
+        "training s",
+        "s / volume (scoring loop)",
+        "s / volume (app engine)",
+    ]
+    note = (
+        "Seconds per volume are measured in this run on this machine: the scoring loop's time "
+        "per brain slice times the mean number of brain slices in a test volume, and for the "
+        "VAE rows the app's InferenceEngine on whole test volumes. A row that reuses another "
+        "row's network (no epistemic sampling, test-time augmentation) repeats its training. "
+        "Reconstruction skill: 1 - median(error / error of a flat image at the slice's mean) "
+        "on normal test slices, like R^2: 1 is perfect; at 0 or below the network reconstructs "
+        "no better than that flat image (not trained enough, or collapsed)."
+    )
+    return ["## Training and speed of every row", "", *table(header, body), note, ""]
+
+
+def _paper_vs_fast(rows: dict[str, Any]) -> list[str]:
+    """The two configurations side by side: is the faster one any worse?"""
+    if "paper" not in rows or "fast" not in rows:
+        return []
+    body = []
+    for name in ("paper", "fast"):
+        row = rows[name]
+        d, s, t = row.get("detection", {}), row.get("speed", {}), row.get("training") or {}
+        a = get_path(row, "abstention", "by", "uncertainty") or {}
+        body.append(
+            [
+                paper.label(name),
+                fixed(d.get("roc_auc")),
+                fixed(d.get("pr_auc")),
+                fixed(a.get("aurc"), 4),
+                str(t.get("steps", DASH)),
+                fixed(s.get("engine_s_per_volume"), 2),
+                fixed(s.get("s_per_volume"), 2),
+            ]
+        )
+    header = ["", "ROC AUC", "PR AUC", "AURC, by uncertainty", "training steps in the budget",
+              "s / volume (app engine)", "s / volume (scoring loop)"]  # fmt: skip
+    lines = ["## Paper vs fast configuration (same data, same budget)", "",
+             *table(header, body)]  # fmt: skip
+    slow = number(get_path(rows, "paper", "speed", "engine_s_per_volume"))
+    fast = number(get_path(rows, "fast", "speed", "engine_s_per_volume"))
+    if slow and fast:
+        lines += [f"The fast configuration analyses a volume {slow / fast:.1f} times as fast.", ""]
+    return lines
+
+
+def skill(name: str, row: dict[str, Any]) -> float | None:
+    """A row's reconstruction skill, where its score is a reconstruction error at all."""
+    return None if name in paper.NOT_RECONSTRUCTION else number(row.get("reconstruction_skill"))
+
+
+def _warnings(rows: dict[str, Any]) -> list[str]:
+    """Rows whose network did not learn to reconstruct: their numbers mean something else."""
+    weak = [
+        f"{paper.label(name)} ({skill(name, row):.2f})"
+        for name, row in rows.items()
+        if skill(name, row) is not None and skill(name, row) < paper.COLLAPSED_SKILL
+    ]
+    if not weak:
+        return []
+    return [
+        "## Warnings",
+        "",
+        f"Reconstruction skill below {paper.COLLAPSED_SKILL}: {', '.join(weak)}. These networks "
+        "reconstruct a normal slice about as well as a flat image at its mean brightness, or "
+        "worse (a collapsed one returns a black image and lets its variance head explain the "
+        "slice), so their ROC AUC mostly ranks slices by brightness. Their rows say what this "
+        "budget produced, not what the method can do.",
+        "",
+    ]
+
+
+def render_report(metrics: dict[str, Any]) -> str:
+    """The markdown report for a metrics.json dict (partial runs included)."""
+    rows: dict[str, Any] = metrics.get("rows", {})
+    base = metrics.get("preset", {}).get("base", "paper")
+    lines = _header(metrics)
+    lines += _warnings(rows)
+    lines += _table1(rows)
+    lines += _by_uncertainty(rows)
+    lines += _paper_vs_fast(rows)
+    lines += _comparison(rows, paper.ABLATIONS, base, "Ablations (same data, same budget)")
+    lines += _comparison(rows, paper.BASELINES, base, "Baselines (same data, same budget)")
+    lines += _abstention(rows)
+    lines += _quintiles(rows)
+    lines += _speed(rows)
+    plots = metrics.get("plots", [])
+    if plots:
+        lines += ["## Plots", "", *[f"![{p}]({p})" for p in plots], ""]
+    notes = metrics.get("notes", [])
+    if notes:
+        lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
+    return "\n".join(lines).rstrip() + "\n"

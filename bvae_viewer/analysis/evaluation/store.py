@@ -1,0 +1,160 @@
+"""The evaluation's output folder, written after every group of rows.
+
+metrics.json and report.md are rewritten as each group finishes, so a crash or an interrupt
+keeps everything done so far; the plots (a few seconds each) are drawn when the run ends,
+however it ends. Each group's per-slice results also go to
+rows/GROUP.npz; a rerun with the same data, preset, seed and model reuses them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bvae_viewer.analysis.evaluation.plots import PlotRow, write_plots
+from bvae_viewer.analysis.evaluation.report import render_report
+from bvae_viewer.analysis.evaluation.slices import OperatingPoint, ScoredSlices
+from bvae_viewer.analysis.evaluation.summary import summarise_row
+
+METRICS_FILE = "metrics.json"
+REPORT_FILE = "report.md"
+ROWS_DIR = "rows"
+PLOT_FAILURE = "plots not drawn"
+
+
+@dataclass
+class RowRecord:
+    """One row as the nn side hands it over."""
+
+    name: str
+    test: ScoredSlices
+    op: OperatingPoint
+    meta: dict[str, Any] = field(default_factory=dict)  # config, training, speed, ...
+    val: ScoredSlices | None = None
+
+
+def _json_safe(value: Any) -> Any:
+    """JSON has no inf/NaN: they become strings a reader can still parse with float()."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+class ResultStore:
+    """Accumulates rows and keeps the output folder current."""
+
+    def __init__(
+        self,
+        out_dir: Path,
+        header: dict[str, Any],
+        signature: dict[str, Any],
+        started: float | None = None,
+    ) -> None:
+        """``started``: time.perf_counter() when the run began (its wall time counts from it)."""
+        self.out_dir = Path(out_dir)
+        (self.out_dir / ROWS_DIR).mkdir(parents=True, exist_ok=True)
+        self.started = time.perf_counter() if started is None else started
+        self.signature = json.loads(json.dumps(_json_safe(signature)))
+        self.metrics: dict[str, Any] = {
+            "format_version": 1,
+            "status": "running",
+            **_json_safe(header),
+            "signature": self.signature,
+            "groups_done": [],
+            "rows": {},
+            "plots": [],
+            "notes": [],
+        }
+        self.plot_rows: dict[str, PlotRow] = {}
+        self._previous = self._read_previous()
+        for text in self._previous.get("notes", []):
+            if not text.startswith(PLOT_FAILURE):  # about the old run's ending, not the data
+                self.note(text)
+
+    def _read_previous(self) -> dict[str, Any]:
+        path = self.out_dir / METRICS_FILE
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return old if old.get("signature") == self.signature else {}
+
+    def note(self, text: str) -> None:
+        if text not in self.metrics["notes"]:
+            self.metrics["notes"].append(text)
+
+    def reuse(self, group: str) -> list[str] | None:
+        """Load a group finished by an earlier run with the same signature; its row names."""
+        if group not in self._previous.get("groups_done", []):
+            return None
+        path = self.out_dir / ROWS_DIR / f"{group}.npz"
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                names = [str(n) for n in data["names"]]
+                for name in names:
+                    op = OperatingPoint.from_dict(json.loads(str(data[f"{name}.op"])))
+                    test = ScoredSlices.from_npz(data, f"{name}.test.")
+                    self._add_row(name, test, op, self._previous["rows"][name])
+        except (OSError, KeyError, ValueError):
+            return None
+        self.metrics["groups_done"].append(group)
+        self._write()
+        return names
+
+    def _add_row(self, name: str, test: ScoredSlices, op: OperatingPoint, summary: dict) -> None:
+        self.metrics["rows"][name] = summary
+        self.plot_rows[name] = PlotRow(name, test, op)
+
+    def add(self, group: str, rows: list[RowRecord]) -> None:
+        """Summarise and save a finished group, then rewrite every output."""
+        arrays: dict[str, Any] = {"names": np.array([r.name for r in rows])}
+        for r in rows:
+            summary = _json_safe(r.meta | summarise_row(r.test, r.op))
+            summary["n_test_slices"] = len(r.test)
+            self._add_row(r.name, r.test, r.op, summary)
+            arrays |= r.test.to_npz(f"{r.name}.test.")
+            if r.val is not None:
+                arrays |= r.val.to_npz(f"{r.name}.val.")
+            arrays[f"{r.name}.op"] = np.array(json.dumps(_json_safe(asdict(r.op))))
+        path = self.out_dir / ROWS_DIR / f"{group}.npz"
+        tmp = path.with_name(path.stem + ".tmp.npz")
+        np.savez_compressed(tmp, **arrays)
+        tmp.replace(path)
+        self.metrics["groups_done"].append(group)
+        self._write()
+
+    def _write(self) -> None:
+        self.metrics["wall_seconds"] = round(time.perf_counter() - self.started, 1)
+        text = json.dumps(_json_safe(self.metrics), indent=1, allow_nan=False)
+        _write_atomic(self.out_dir / METRICS_FILE, text + "\n")
+        _write_atomic(self.out_dir / REPORT_FILE, render_report(self.metrics))
+
+    def finish(self, status: str = "done") -> dict[str, Any]:
+        """Draw the plots and write the final metrics.json and report.md."""
+        self.metrics["status"] = status
+        try:
+            self.metrics["plots"] = write_plots(list(self.plot_rows.values()), self.out_dir)
+        except Exception as exc:  # a failed plot must not hide why the run itself stopped
+            if status == "done":
+                raise
+            self.note(f"{PLOT_FAILURE}: {exc}")
+        self._write()
+        return self.metrics

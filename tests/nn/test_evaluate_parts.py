@@ -1,0 +1,177 @@
+"""The pieces of `evaluate`: presets, pooling, the samplers, ADAE and the input checks."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from bvae_viewer.analysis.model_info import ModelInfoError
+from bvae_viewer.data.brats import DatasetError
+from bvae_viewer.nn.evaluate import run_evaluate
+from bvae_viewer.nn.evaluation.adae import adae_config, adae_maps, train_adae
+from bvae_viewer.nn.evaluation.data import EvalCase, pool, provenance
+from bvae_viewer.nn.evaluation.preset import FULL, GROUPS, QUICK, EvalPreset, get_preset
+from bvae_viewer.nn.evaluation.runs import ABLATION_SWITCHES, cnn_config
+from bvae_viewer.nn.evaluation.scoring import (
+    augment,
+    ensemble_maps,
+    mean_decoding_maps,
+    score_cases,
+    tta_maps,
+    tta_views,
+    unaugment,
+    vae_maps,
+)
+from bvae_viewer.nn.network import build_network
+from bvae_viewer.nn.train import TrainOptions
+from tests.nn.nnkit import blob_images
+from tests.volumes import write_brats_case
+
+CPU = torch.device("cpu")
+
+
+def test_presets_build_every_network_they_train():
+    for preset in (QUICK, FULL):
+        assert preset.groups == GROUPS
+        for kind in ("paper", "fast"):
+            assert preset.config(kind).image_size == preset.image_size
+        base = preset.base_config
+        configs = [replace(base, **s) for s in ABLATION_SWITCHES.values()]
+        configs += [cnn_config(base, "mc", preset.dropout), adae_config(base)]
+        if preset is QUICK:  # full-size networks take too long to build here
+            for config in [preset.config("paper"), preset.config("fast"), *configs]:
+                net = build_network(config)
+                out = net(torch.rand(2, 1, config.image_size, config.image_size))
+                assert out.mean.shape == (2, 1, 32, 32)
+    assert FULL.image_size == 128 and FULL.config("paper") == replace(
+        FULL.config("paper"), name="paper"
+    )
+    assert get_preset("quick") is QUICK
+    with pytest.raises(ValueError, match="Unknown evaluation preset"):
+        get_preset("huge")
+    with pytest.raises(ValueError, match="unknown evaluation rows"):
+        EvalPreset(name="x", image_size=32, groups=("bundled", "nope"))
+    with pytest.raises(ValueError, match="divide 128"):
+        EvalPreset(name="x", image_size=48)
+
+
+def test_pooling_averages_blocks_and_keeps_the_background_zero():
+    images = np.zeros((1, 128, 128), np.float32)
+    images[0, :4, :4] = 1.0  # one full block
+    images[0, 4:8, :4] = np.array([1, 1, 0, 0], np.float32)[:, None]  # half a block
+    masks = images > 0
+    small, small_masks = pool(images, masks, 32)
+    assert small.shape == (1, 32, 32) and small_masks.dtype == bool
+    assert small[0, 0, 0] == 1.0 and small_masks[0, 0, 0]
+    assert not small_masks[0, 1, 0] and small[0, 1, 0] == 0.0  # half brain: background
+    same, _ = pool(images, masks, 128)
+    assert same is images
+
+
+def _cases(n_cases=2, n=6, size=32, seed=0):
+    out = []
+    for c in range(n_cases):
+        images = blob_images(n, 128, seed=seed + c)
+        labels = np.arange(n) % 2 == 0
+        out.append(EvalCase(f"case{c}", images, images > 0, labels, np.arange(n) + 10, n))
+    return out
+
+
+def test_tta_views_invert_exactly_on_a_zero_background():
+    x = torch.from_numpy(blob_images(3, 32)).unsqueeze(1) * 0.9  # no clipping at 1.05
+    logvar = torch.randn_like(x)
+    for view in tta_views(8, 32):
+        mean, back_logvar = unaugment(augment(x, view), logvar, view)
+        torch.testing.assert_close(mean, x, atol=1e-6, rtol=1e-5)
+        if view[1] == 1.0 and view[2] == (0, 0) and not view[0]:
+            torch.testing.assert_close(back_logvar, logvar)
+    with pytest.raises(ValueError):
+        tta_views(9, 32)
+
+
+def test_samplers_give_brain_means_of_the_app_maps():
+    torch.manual_seed(0)
+    config = QUICK.config("paper")
+    net = build_network(config).eval()
+    cases = _cases()
+    scored, per_slice = score_cases(vae_maps(net, 3, 0, CPU), cases, 32, CPU, batch=4)
+    assert len(scored) == 12 and per_slice > 0
+    assert list(scored.case_ids[:6]) == ["case0"] * 6
+    assert np.all(scored.unc_total >= scored.unc_aleatoric)
+    np.testing.assert_allclose(
+        scored.unc_total, scored.unc_aleatoric + scored.unc_epistemic, rtol=1e-6
+    )
+    # Batching does not change a slice's latent noise.
+    again, _ = score_cases(vae_maps(net, 3, 0, CPU), cases, 32, CPU, batch=5)
+    np.testing.assert_allclose(again.recon_error, scored.recon_error, rtol=1e-5)
+    # Decoding mu once: no epistemic part at all.
+    mu_only, _ = score_cases(mean_decoding_maps(net, CPU), cases, 32, CPU)
+    assert np.all(mu_only.unc_epistemic == 0)
+    # An ensemble of two copies of one network disagrees nowhere.
+    det = build_network(cnn_config(config, "member")).eval()
+    twins, _ = score_cases(ensemble_maps([det, det], CPU), cases, 32, CPU)
+    np.testing.assert_allclose(twins.unc_epistemic, 0, atol=1e-12)
+    tta, _ = score_cases(tta_maps(det, 4, CPU), cases, 32, CPU)
+    assert np.all(tta.unc_epistemic > 0) and np.isfinite(tta.pixel_score).all()
+
+
+def test_mc_dropout_samples_differ_and_repeat():
+    config = cnn_config(QUICK.config("paper"), "mc", dropout=0.5)
+    torch.manual_seed(0)
+    net = build_network(config)
+    cases = _cases(1)
+    a, _ = score_cases(vae_maps(net, 4, 0, CPU), cases, 32, CPU)
+    b, _ = score_cases(vae_maps(net, 4, 0, CPU), cases, 32, CPU)
+    assert np.all(a.unc_epistemic > 0)  # z = mu, so only dropout makes samples differ
+    np.testing.assert_allclose(a.unc_epistemic, b.unc_epistemic)
+
+
+def test_adae_trains_keeps_its_best_epoch_and_scores_two_ways():
+    config = adae_config(QUICK.base_config)
+    images = blob_images(16, 32, seed=1)
+    options = TrainOptions(epochs=2, batch_size=8, lr=1e-3, warmup_epochs=1, device="cpu")
+    result = train_adae(config, images, images[:4], options)
+    assert result.epochs_run == 2 and len(result.history) == 2
+    assert {"loss_g", "loss_d", "val_l1_g"} <= set(result.history[0])
+    cases = _cases(1)
+    gen, _ = score_cases(adae_maps(result.generator, result.discriminator, CPU), cases, 32, CPU)
+    inp, _ = score_cases(
+        adae_maps(result.generator, result.discriminator, CPU, "input"), cases, 32, CPU
+    )
+    assert not gen.has_uncertainty and np.all(gen.recon_error >= 0)
+    assert not np.allclose(gen.recon_error, inp.recon_error)
+    with pytest.raises(ValueError):
+        adae_maps(result.generator, result.discriminator, CPU, "both")
+
+
+def test_provenance_says_what_the_data_is(tmp_path):
+    from bvae_viewer.data.brats import find_cases, load_case
+
+    write_brats_case(tmp_path, "BraTS20_Training_001", tumour=True)
+    loaded = [load_case(c) for c in find_cases(tmp_path)]
+    other = provenance(tmp_path, loaded)
+    assert other["kind"] == "other" and "not BraTS" in other["statement"]
+    (tmp_path / "manifest.json").write_text('{"generator": "bvae_viewer.data.synth"}')
+    synthetic = provenance(tmp_path, loaded)
+    assert synthetic["kind"] == "synthetic"
+    assert "synthetic data is not BraTS" in synthetic["statement"]
+
+
+def test_bad_input_is_one_clear_error(tmp_path):
+    model = tmp_path / "no-model"
+    with pytest.raises(ValueError, match="Unknown evaluation preset"):
+        run_evaluate(tmp_path, tmp_path / "out", model, preset="nope")
+    with pytest.raises(ModelInfoError, match="No model found"):
+        run_evaluate(tmp_path, tmp_path / "out", model, device="cpu")
+    from bvae_viewer.paths import model_dir
+
+    bundled = model_dir()
+    if not (bundled / "model.json").exists():  # the checkout may not ship a model yet
+        with pytest.raises(DatasetError, match="No BraTS cases"):
+            run_evaluate(tmp_path, tmp_path / "out", bundled, device="cpu")
+        for i in range(3):
+            write_brats_case(tmp_path / "few", f"BraTS20_Training_{i:03d}", tumour=True, seed=i)
+        with pytest.raises(DatasetError, match="at least 5 cases"):
+            run_evaluate(tmp_path / "few", tmp_path / "out", bundled, device="cpu")
+    assert not (tmp_path / "out").exists()  # nothing written for bad input
