@@ -41,16 +41,29 @@ def evaluate_cases(engine: InferenceEngine, cases: list[LabelledCase]) -> list[V
     return [validation_case(engine, c) for c in cases]
 
 
-def split_metrics(cases: list[ValidationCase], alpha: float) -> dict[str, Any]:
-    """Slice-level metrics of a split, brain slices only."""
-    scores, labels = [], []
+def split_metrics(
+    cases: list[ValidationCase], alpha: float, keep_slices: bool = False
+) -> dict[str, Any]:
+    """Slice-level metrics of a split, brain slices only.
+
+    With ``keep_slices`` the per-slice score, uncertainty and label travel along, so the
+    window can preview any thresholds on validation data without the data.
+    """
+    scores, unc, labels = [], [], []
     for case in cases:
         for s, label in zip(case.scores, case.labels, strict=True):
             if not s.empty:
                 scores.append(rescore(s, alpha).anomaly_score)
+                unc.append(s.unc_total)
                 labels.append(bool(label))
     out = slice_metrics(np.array(labels), np.array(scores))
     out["n_cases"] = len(cases)
+    if keep_slices:
+        out["slices"] = {
+            "anomaly_score": [float(f"{v:.6g}") for v in scores],
+            "unc_total": [float(f"{v:.6g}") for v in unc],
+            "abnormal": labels,
+        }
     return out
 
 
@@ -101,7 +114,7 @@ def train_bundle(
         sha256="",
         calibration=calibration,
         metrics={
-            "validation": split_metrics(val_scored, calibration.alpha),
+            "validation": split_metrics(val_scored, calibration.alpha, keep_slices=True),
             "test": split_metrics(test_scored, calibration.alpha),
         },
         training={
