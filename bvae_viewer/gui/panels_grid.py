@@ -87,7 +87,12 @@ class PanelsGrid(QWidget):
                 self.panels[spec.key].set_image(None)
         else:
             for spec in PANELS:
-                self.panels[spec.key].set_image(getattr(maps, spec.key))
+                image = getattr(maps, spec.key)
+                if not spec.follows_window:
+                    # The model's maps mean nothing off the brain (scores are brain means);
+                    # the variance head's noise there would draw the eye away from the brain.
+                    image = np.where(maps.brain_mask, image, 0.0).astype(np.float32)
+                self.panels[spec.key].set_image(image)
         self._refresh_overlay()
 
     def _refresh_overlay(self) -> None:
