@@ -56,10 +56,10 @@ def _parameters(*nets: BayesianVAE) -> float:
     return sum(p.numel() for n in nets for p in n.parameters()) / 1e6
 
 
-def train_network(ctx: RunContext, config: ModelConfig, seed: int) -> tuple[BayesianVAE, dict]:
-    """One network on the normal training slices, early stopping on validation ones."""
+def preset_options(ctx: RunContext, seed: int) -> TrainOptions:
+    """The preset's training settings: the same for every network it trains."""
     p = ctx.preset
-    options = TrainOptions(
+    return TrainOptions(
         epochs=p.epochs,
         batch_size=p.batch_size,
         lr=p.lr,
@@ -69,6 +69,12 @@ def train_network(ctx: RunContext, config: ModelConfig, seed: int) -> tuple[Baye
         time_budget_s=p.budget_s,
         device=str(ctx.device),
     )
+
+
+def train_network(ctx: RunContext, config: ModelConfig, seed: int) -> tuple[BayesianVAE, dict]:
+    """One network on the normal training slices, early stopping on validation ones."""
+    p = ctx.preset
+    options = preset_options(ctx, seed)
     scratch = ctx.work_dir / f"{config.name}-{seed}"
     ctx.log(f"training {config.name} (seed {seed}, budget {p.budget_s:.0f} s)")
     try:
@@ -227,15 +233,7 @@ def ensemble_rows(ctx: RunContext) -> list[RowRecord]:
 def adae_rows(ctx: RunContext) -> list[RowRecord]:
     p = ctx.preset
     config = adae_config(p.base_config)
-    options = TrainOptions(
-        epochs=p.epochs,
-        batch_size=p.batch_size,
-        lr=p.lr,
-        warmup_epochs=p.warmup_epochs,
-        seed=ctx.seed,
-        time_budget_s=p.budget_s,
-        device=str(ctx.device),
-    )
+    options = preset_options(ctx, ctx.seed)  # ADAE's own loop reads no early-stopping setting
     ctx.log(f"training adae (generator and discriminator, budget {p.budget_s:.0f} s)")
     t0 = time.perf_counter()
     result = train_adae(
