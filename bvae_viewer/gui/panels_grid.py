@@ -51,6 +51,18 @@ def map_levels(calibrated: Mapping[str, tuple[float, float]]) -> dict[str, tuple
     return levels
 
 
+def panel_image(maps: MapSet, key: str) -> np.ndarray:
+    """What panel ``key`` shows of a slice's maps: the model's maps on the brain only.
+
+    They mean nothing off the brain (scores are brain means), and the variance head's
+    noise there would draw the eye away from the brain.
+    """
+    image = getattr(maps, key)
+    if key in ("original", "reconstruction"):
+        return image
+    return np.where(maps.brain_mask, image, 0.0).astype(np.float32)
+
+
 class PanelsGrid(QWidget):
     """Original, reconstruction, error on top; aleatoric, epistemic, total below."""
 
@@ -87,12 +99,7 @@ class PanelsGrid(QWidget):
                 self.panels[spec.key].set_image(None)
         else:
             for spec in PANELS:
-                image = getattr(maps, spec.key)
-                if not spec.follows_window:
-                    # The model's maps mean nothing off the brain (scores are brain means);
-                    # the variance head's noise there would draw the eye away from the brain.
-                    image = np.where(maps.brain_mask, image, 0.0).astype(np.float32)
-                self.panels[spec.key].set_image(image)
+                self.panels[spec.key].set_image(panel_image(maps, spec.key))
         self._refresh_overlay()
 
     def _refresh_overlay(self) -> None:

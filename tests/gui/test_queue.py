@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from bvae_viewer.analysis.triage import Decision, TriagePolicy
+from bvae_viewer.gui.panels_grid import panel_image
 from bvae_viewer.gui.queue_items import (
     ValidationSlices,
     case_coverage,
@@ -81,7 +82,7 @@ def test_keyboard_triage_lands_in_the_store_and_resumes(
     first = listed[0]
     assert window.state.slice == first
     np.testing.assert_array_equal(
-        window.grid.panels["error"].shown(), window.results[first].maps.error
+        window.grid.panels["error"].shown(), panel_image(window.results[first].maps, "error")
     )
     QTest.keyClick(queue.list, Qt.Key.Key_A)  # abnormal, then on to the next item
     assert window.state.slice == listed[1]
@@ -233,7 +234,8 @@ def test_queue_click_and_keys_jump_the_slice(qtbot, window, volume_path):
     assert window.state.slice == target
     result = window.results[target]
     for key in ("original", "reconstruction", "aleatoric", "epistemic", "total", "error"):
-        np.testing.assert_array_equal(window.grid.panels[key].shown(), getattr(result.maps, key))
+        shown_image = window.grid.panels[key].shown()
+        np.testing.assert_array_equal(shown_image, panel_image(result.maps, key))
     assert window.slider.value() == target
 
     QTest.keyClick(window, Qt.Key.Key_J)
