@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Qt's libraries need a few system libraries; install the missing ones where we may (Debian).
 set -euo pipefail
-# poppler-utils: pdftotext, with which the tests read exported PDF reports.
+# poppler-utils: pdftotext, with which the tests read exported PDF reports;
+# desktop-file-utils: desktop-file-validate, with which they check the .desktop entry.
 needed=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
-        poppler-utils)
+        poppler-utils desktop-file-utils)
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
