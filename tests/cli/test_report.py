@@ -30,6 +30,12 @@ def nifti(tmp_path):
     return write_nifti(tmp_path / "case.nii.gz", image)
 
 
+def analyze_with_report(series, out, model, report, *extra):
+    """`analyze` on the CPU with 2 samples and a report: what every report test runs."""
+    return run_cli("analyze", series, "--out", out, "--model", model, "--device", "cpu",
+                   "--samples", "2", "--report", report, *extra)
+
+
 @pytest.mark.parametrize(
     ("report", "expected"),
     [
@@ -81,20 +87,7 @@ def test_pdf_report_of_a_dicom_series_with_the_reviewers_decisions(tmp_path, ser
         session = store.open_session(case, read_model_info(model).sha256)
         session.record(5, "abnormal", "flagged", note="enhancing rim", reviewer="Dr. Reader")
     out = tmp_path / "out"
-    proc = run_cli(
-        "analyze",
-        series,
-        "--out",
-        out,
-        "--model",
-        model,
-        "--device",
-        "cpu",
-        "--samples",
-        "2",
-        "--report",
-        out / "report.pdf",
-    )
+    proc = analyze_with_report(series, out, model, out / "report.pdf")
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["case.json", "report.pdf", "slices.csv"]
     text = " ".join(pdf_text(out / "report.pdf").split())
@@ -116,21 +109,7 @@ def test_pdf_report_of_a_dicom_series_with_the_reviewers_decisions(tmp_path, ser
 def test_json_report_with_identifiers_when_asked(tmp_path, series, model):
     out = tmp_path / "out"
     report = tmp_path / "reports" / "case.json"  # a folder that does not exist yet
-    proc = run_cli(
-        "analyze",
-        series,
-        "--out",
-        out,
-        "--model",
-        model,
-        "--device",
-        "cpu",
-        "--samples",
-        "2",
-        "--report",
-        report,
-        "--include-identifiers",
-    )
+    proc = analyze_with_report(series, out, model, report, "--include-identifiers")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(report.read_text())
     assert doc["patient"]["patient_id"] == HEADER["PatientID"]
