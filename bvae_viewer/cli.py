@@ -69,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     tr.add_argument("--name", default=None, help="model name (default bvae-<config>)")
+    tr.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="start from this model folder's weights and configuration (fine-tuning)",
+    )
 
     ev = sub.add_parser("evaluate", help="metrics, ablations and baselines on a BraTS folder")
     ev.add_argument("--data", type=Path, required=True, help="BraTS-layout folder")
@@ -229,6 +235,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         name=args.name or f"bvae-{args.config}",
         command=command,
         resume=args.resume,
+        init_from=args.init_from,
     )
     if info is not None:
         test = info.metrics.get("test", {})

@@ -144,6 +144,11 @@ class _Trainer:
         self.history: list[dict[str, Any]] = []
         self.start = time.perf_counter()
 
+    def start_from(self, state: dict[str, torch.Tensor]) -> None:
+        """Fine-tuning: trained weights, a fresh optimiser; the best so far is unknown."""
+        self.net.load_state_dict({k: v.float() for k, v in state.items()})
+        self.best_weights = copy.deepcopy(self.net.state_dict())
+
     def resume(self) -> bool:
         state = load_checkpoint(self.out_dir)
         if state is None:
@@ -306,8 +311,13 @@ def train_model(
     progress: bool = True,
     train_masks: np.ndarray | None = None,
     val_masks: np.ndarray | None = None,
+    initial_state: dict[str, torch.Tensor] | None = None,
 ) -> TrainResult:
-    """Train on (N, S, S) slices in [0, 1]; checkpoints in out_dir; the best network returned."""
+    """Train on (N, S, S) slices in [0, 1]; checkpoints in out_dir; the best network returned.
+
+    ``initial_state`` (weights of the same configuration) starts a fresh run from trained
+    weights; a resumed checkpoint takes precedence over it.
+    """
     size = config.image_size
     for name, arr in (("training", train_images), ("validation", val_images)):
         if arr.ndim != 3 or arr.shape[1:] != (size, size) or len(arr) == 0:
@@ -319,6 +329,8 @@ def train_model(
     ctx = distributed.setup(options.device)
     try:
         trainer = _Trainer(config, options, Path(out_dir), ctx, progress)
+        if initial_state is not None:
+            trainer.start_from(initial_state)
         notes = []
         if resume:
             notes.append(

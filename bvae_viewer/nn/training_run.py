@@ -19,7 +19,7 @@ from bvae_viewer.analysis.calibrate import ValidationCase, calibrate, rescore
 from bvae_viewer.analysis.metrics import slice_metrics
 from bvae_viewer.analysis.model_info import ModelInfo
 from bvae_viewer.data.brats import LabelledCase, find_cases, load_case, normal_slices, split_cases
-from bvae_viewer.nn.bundle import Bundle, save_bundle
+from bvae_viewer.nn.bundle import Bundle, load_bundle, save_bundle
 from bvae_viewer.nn.config import ModelConfig
 from bvae_viewer.nn.engine import InferenceEngine
 from bvae_viewer.nn.pipeline import validation_case
@@ -82,9 +82,19 @@ def train_bundle(
     command: str,
     resume: bool = False,
     split_seed: int = 0,
+    init_from: Path | None = None,
 ) -> ModelInfo | None:
-    """Train on normal slices, calibrate on validation cases, measure on test cases, save."""
+    """Train on normal slices, calibrate on validation cases, measure on test cases, save.
+
+    With ``init_from`` (a model folder) training starts from its verified weights, and its
+    configuration replaces ``config``.
+    """
     start = time.perf_counter()
+    initial = None
+    if init_from is not None:
+        # load_bundle verifies the sha256; a damaged or foreign model fails before any work.
+        source = load_bundle(Path(init_from))
+        config, initial = source.config, source.network.state_dict()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     split = split_cases(find_cases(data_dir), seed=split_seed)
@@ -102,6 +112,7 @@ def train_bundle(
         resume=resume,
         train_masks=train.masks,
         val_masks=val.masks,
+        initial_state=initial,
     )
     if not _is_rank0():
         return None
@@ -127,6 +138,7 @@ def train_bundle(
             "command": command,
             "data": str(data_dir),
             "split_seed": split_seed,
+            "init_from": None if init_from is None else str(init_from),
             "cases": {
                 "train": [c.case_id for c in split.train],
                 "val": [c.case_id for c in split.val],

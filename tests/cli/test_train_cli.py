@@ -3,6 +3,8 @@
 import json
 
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from bvae_viewer.nn.bundle import load_bundle
 from tests.cli.test_cli import run_cli
@@ -36,6 +38,22 @@ def test_train_writes_a_calibrated_model_that_analyze_can_use(tmp_path):
     assert json.loads((tmp_path / "out" / "case.json").read_text())["model"]["sha256"] == (
         info["sha256"]
     )
+
+    # Fine-tuning starts from the given weights: at learning rate 0 they come out unchanged.
+    tuned = tmp_path / "tuned"
+    proc = run_cli("train", "--data", data, "--out", tuned, "--init-from", out, "--epochs", "1",
+                   "--batch-size", "16", "--lr", "0", "--warmup-epochs", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tuned / "model.json").read_text())["training"]["init_from"] == str(out)
+    before, after = load_file(out / "weights.safetensors"), load_file(tuned / "weights.safetensors")
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+    (out / "weights.safetensors").write_bytes(b"damaged")
+    proc = run_cli("train", "--data", data, "--out", tmp_path / "t2", "--init-from", out)
+    assert proc.returncode == 2
+    assert "checksum" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "t2" / "model.json").exists()
 
 
 def test_train_on_a_folder_without_cases_is_one_clear_line(tmp_path):
