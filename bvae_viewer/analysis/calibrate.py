@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from bvae_viewer.analysis.maps import SliceScores
+from bvae_viewer.analysis.maps import SliceScores, anomaly_score
 from bvae_viewer.analysis.model_info import Calibration
 from bvae_viewer.analysis.ood import VolumeFeatures, fit_reference
 from bvae_viewer.analysis.triage import longest_run
@@ -37,15 +37,16 @@ class ValidationCase:
 
 
 def _brain_arrays(cases: Sequence[ValidationCase]) -> tuple[np.ndarray, ...]:
-    err, pix, unc, lab = [], [], [], []
+    err, pix, peak, unc, lab = [], [], [], [], []
     for case in cases:
         for s, label in zip(case.scores, case.labels, strict=True):
             if not s.empty:
                 err.append(s.recon_error)
                 pix.append(s.pixel_score_mean)
+                peak.append(s.pixel_score_peak)
                 unc.append(s.unc_total)
                 lab.append(bool(label))
-    return np.array(err), np.array(pix), np.array(unc), np.array(lab)
+    return tuple(np.array(a) for a in (err, pix, peak, unc, lab))
 
 
 def choose_alpha(err: np.ndarray, pix: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -60,24 +61,42 @@ def choose_alpha(err: np.ndarray, pix: np.ndarray, labels: np.ndarray) -> tuple[
     return best
 
 
-def rescore(scores: SliceScores, alpha: float) -> SliceScores:
-    """The same slice under another alpha (eq. 15 is linear in its two means)."""
-    value = alpha * scores.recon_error + (1 - alpha) * scores.pixel_score_mean
+def choose_scoring(
+    err: np.ndarray, pix: np.ndarray, peak: np.ndarray, labels: np.ndarray
+) -> tuple[str, float, float]:
+    """The A_pixel reduction and alpha with the best slice ROC AUC: (reduction, alpha, auc).
+
+    The paper's mean wins ties; the peak is only a candidate where every slice has one
+    (scores from before it existed carry NaN).
+    """
+    best = ("mean", *choose_alpha(err, pix, labels))
+    if np.isfinite(peak).all() and len(peak):
+        alpha, auc = choose_alpha(err, peak, labels)
+        if auc > best[2]:
+            best = ("peak", alpha, auc)
+    return best
+
+
+def rescore(scores: SliceScores, alpha: float, reduction: str = "mean") -> SliceScores:
+    """The same slice under another alpha and reduction (eq. 15 is linear in its terms)."""
+    value = anomaly_score(
+        scores.recon_error, scores.pixel_score_mean, scores.pixel_score_peak, alpha, reduction
+    )
     return replace(scores, anomaly_score=value)
 
 
 def calibrate(cases: Sequence[ValidationCase]) -> Calibration:
     """Everything in Calibration from validation cases (tumour and healthy ones)."""
-    err, pix, unc, labels = _brain_arrays(cases)
-    alpha, _ = choose_alpha(err, pix, labels)
-    score = alpha * err + (1 - alpha) * pix
+    err, pix, peak, unc, labels = _brain_arrays(cases)
+    reduction, alpha, _ = choose_scoring(err, pix, peak, labels)
+    score = alpha * err + (1 - alpha) * (pix if reduction == "mean" else peak)
     normal = score[~labels] if (~labels).any() else score
     score_threshold = float(np.quantile(normal, TARGET_SPECIFICITY))
     uncertainty_threshold = float(np.quantile(unc, 1 - TARGET_REVIEW_RATE))
     # Case rules: no healthy validation case may be flagged or sent to review by chance.
     runs, review_fractions = [0], [0.0]
     for case in cases:
-        rescored = [rescore(s, alpha) for s in case.scores]
+        rescored = [rescore(s, alpha, reduction) for s in case.scores]
         brain = [s for s in rescored if not s.empty]
         if not brain:
             continue
@@ -90,6 +109,7 @@ def calibrate(cases: Sequence[ValidationCase]) -> Calibration:
     }
     return Calibration(
         alpha=alpha,
+        reduction=reduction,
         score_threshold=score_threshold,
         uncertainty_threshold=uncertainty_threshold,
         min_flagged_run=max(2, max(runs) + 1),

@@ -18,6 +18,9 @@ class Calibration:
     """Everything chosen on validation data that turns maps into decisions."""
 
     alpha: float = 0.5  # weight of mean squared error in eq. 15
+    # How eq. 15 reduces A_pixel over the brain: "mean" (the paper) or "peak" (see
+    # analysis.maps.peak_pixel_score); chosen on validation data like alpha.
+    reduction: str = "mean"
     score_threshold: float = float("inf")  # slice flagged above this anomaly score
     uncertainty_threshold: float = float("inf")  # slice sent to review above this U_tot mean
     min_flagged_run: int = 2  # case flagged with this many consecutive flagged slices

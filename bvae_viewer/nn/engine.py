@@ -104,6 +104,7 @@ class InferenceEngine:
         self.batch_size = max(1, batch_size)
         self.seed = seed
         self.alpha = float(bundle.info.calibration.alpha)
+        self.reduction = bundle.info.calibration.reduction
         self.notes: list[str] = []
         self._move_to(choose_device(device))
 
@@ -156,7 +157,12 @@ class InferenceEngine:
 
     def _result(self, stack: SliceStack, p: int, maps: MapSet, nll: float) -> SliceResult:
         scores = score_slice(
-            maps, self.alpha, int(stack.slice_index[p]), float(stack.brain_fraction[p]), nll
+            maps,
+            self.alpha,
+            int(stack.slice_index[p]),
+            float(stack.brain_fraction[p]),
+            nll,
+            reduction=self.reduction,
         )
         return SliceResult(p, maps, scores)
 

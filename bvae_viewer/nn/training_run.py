@@ -48,7 +48,7 @@ def evaluate_cases(engine: InferenceEngine, cases: list[LabelledCase]) -> list[V
 
 
 def split_metrics(
-    cases: list[ValidationCase], alpha: float, keep_slices: bool = False
+    cases: list[ValidationCase], alpha: float, reduction: str = "mean", keep_slices: bool = False
 ) -> dict[str, Any]:
     """Slice-level metrics of a split, brain slices only.
 
@@ -59,7 +59,7 @@ def split_metrics(
     for case in cases:
         for s, label in zip(case.scores, case.labels, strict=True):
             if not s.empty:
-                scores.append(rescore(s, alpha).anomaly_score)
+                scores.append(rescore(s, alpha, reduction).anomaly_score)
                 unc.append(s.unc_total)
                 labels.append(bool(label))
     out = slice_metrics(np.array(labels), np.array(scores))
@@ -131,8 +131,10 @@ def train_bundle(
         sha256="",
         calibration=calibration,
         metrics={
-            "validation": split_metrics(val_scored, calibration.alpha, keep_slices=True),
-            "test": split_metrics(test_scored, calibration.alpha),
+            "validation": split_metrics(
+                val_scored, calibration.alpha, calibration.reduction, keep_slices=True
+            ),
+            "test": split_metrics(test_scored, calibration.alpha, calibration.reduction),
         },
         training={
             "command": command,

@@ -4,7 +4,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bvae_viewer.analysis.calibrate import ValidationCase, calibrate, choose_alpha, rescore
+from bvae_viewer.analysis.calibrate import (
+    ValidationCase,
+    calibrate,
+    choose_alpha,
+    choose_scoring,
+    rescore,
+)
 from bvae_viewer.analysis.case import assess_case, write_case_outputs
 from bvae_viewer.analysis.maps import SliceScores
 from bvae_viewer.analysis.ood import histogram_distance, ood_reasons, volume_features
@@ -58,6 +64,18 @@ def test_choose_alpha_prefers_the_informative_term():
     assert alpha >= 0.9 and auc > 0.8
     alpha, _ = choose_alpha(noise, informative, labels)
     assert alpha <= 0.1
+
+
+def test_choose_scoring_takes_the_peak_only_when_it_ranks_better():
+    rng = np.random.default_rng(1)
+    labels = rng.random(400) < 0.3
+    informative = labels + rng.normal(0, 0.3, 400)
+    noise = rng.normal(0, 1, 400)
+    reduction, _, auc = choose_scoring(noise, noise, informative, labels)
+    assert reduction == "peak" and auc > 0.9
+    assert choose_scoring(noise, informative, noise, labels)[0] == "mean"
+    # Scores from before the peak existed carry NaN: the paper's mean it is.
+    assert choose_scoring(noise, informative, np.full(400, np.nan), labels)[0] == "mean"
 
 
 def test_calibration_keeps_healthy_validation_cases_normal():

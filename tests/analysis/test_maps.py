@@ -1,4 +1,5 @@
 import numpy as np
+from scipy import ndimage
 
 from bvae_viewer.analysis.maps import EPS, MapSet, reconstruction_maps, score_slice
 
@@ -39,3 +40,47 @@ def test_empty_slice_scores_are_nan_and_marked_empty():
     empty = MapSet.empty(x, np.zeros((4, 4), bool))
     scores = score_slice(empty, alpha=0.5, slice_index=3, brain_fraction=0.0)
     assert scores.empty and np.isnan(scores.anomaly_score)
+
+
+def _disc(size: int = 64, radius: int = 24) -> np.ndarray:
+    yy, xx = np.mgrid[:size, :size]
+    return (yy - size / 2) ** 2 + (xx - size / 2) ** 2 < radius**2
+
+
+def test_peak_finds_a_small_lesion_that_the_mean_misses():
+    from bvae_viewer.analysis.maps import peak_pixel_score
+
+    mask = _disc()
+    rng = np.random.default_rng(0)
+    pix = rng.uniform(0.5, 1.5, mask.shape).astype(np.float32)
+    lesion = pix.copy()
+    lesion[30:34, 30:34] = 20.0  # 16 pixels in ~1800 of brain
+    assert abs(lesion[mask].mean() - pix[mask].mean()) < 0.2  # the mean barely moves
+    assert peak_pixel_score(pix, mask) < 1.6
+    assert peak_pixel_score(lesion, mask) > 15.0
+
+
+def test_peak_ignores_a_lone_hot_pixel_and_the_brain_edge():
+    from bvae_viewer.analysis.maps import PEAK_ERODE_PX, peak_pixel_score
+
+    mask = _disc()
+    pix = np.ones(mask.shape, np.float32)
+    pix[32, 32] = 1000.0  # one noisy pixel: the median filter removes it
+    assert peak_pixel_score(pix, mask) == 1.0
+    edge = np.ones(mask.shape, np.float32)
+    inner = ndimage.binary_erosion(mask, iterations=PEAK_ERODE_PX)
+    edge[mask & ~inner] = 50.0  # a bright rim, as where a VAE blurs the brain outline
+    assert peak_pixel_score(edge, mask) == 1.0
+
+
+def test_score_slice_uses_the_chosen_reduction():
+    mask = _disc()
+    x = np.zeros(mask.shape, np.float32)
+    pix = np.ones(mask.shape, np.float32)
+    pix[28:36, 28:36] = 9.0
+    maps = MapSet(x, x, x + 0.1, x, x.copy(), pix, mask)
+    mean = score_slice(maps, alpha=0.0, slice_index=0, brain_fraction=0.5)
+    peak = score_slice(maps, alpha=0.0, slice_index=0, brain_fraction=0.5, reduction="peak")
+    assert mean.anomaly_score == mean.pixel_score_mean < 2.0
+    assert peak.anomaly_score == peak.pixel_score_peak == 9.0
+    assert peak.pixel_score_mean == mean.pixel_score_mean
