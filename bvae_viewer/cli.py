@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import platform
 import shlex
 import sys
+import time
 from pathlib import Path
 
 from bvae_viewer import __version__
 
 SUBCOMMANDS = ("gui", "analyze", "synth", "train", "evaluate", "bench")
 EXIT_BAD_INPUT = 2
+
+log = logging.getLogger(__name__)
 
 
 class UserError(Exception):
@@ -45,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument(
         "--include-identifiers", action="store_true",
         help="put the patient's name, ID, dates etc. in the report (default: left out)",
+    )
+    an.add_argument(
+        "--no-cache", action="store_true",
+        help="run the model even if the result cache holds this volume (and do not store it)",
     )
 
     sy = sub.add_parser("synth", help="write a synthetic BraTS-layout dataset")
@@ -164,7 +173,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     analysis = analyze_loaded(
         loaded, bundle, device=args.device, samples=args.samples,
-        keep_maps=args.report is not None, decided=decisions.keys(),
+        keep_maps=args.report is not None, decided=decisions.keys(), use_cache=not args.no_cache,
     )
     result = analysis.result
     write_case_outputs(result, args.out)
@@ -304,9 +313,29 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(_normalise_argv(list(sys.argv[1:] if argv is None else argv)))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(_normalise_argv(argv))
     if args.version:
         return _version()
+    from bvae_viewer.logs import setup_logging
+
+    setup_logging()
+    log.info("bvae-viewer %s: %s (python %s, %s)", __version__,
+             shlex.join(["bvae-viewer", *argv]), platform.python_version(),
+             platform.platform(terse=True))
+    start = time.perf_counter()
+    try:
+        code = _dispatch(args)
+    except Exception:  # a bug: the user sees Python's traceback, the log keeps it too
+        log.exception("%s crashed after %.1f s", args.command, time.perf_counter() - start)
+        raise
+    log.info("%s finished with exit code %d in %.1f s", args.command, code,
+             time.perf_counter() - start)
+    return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the subcommand; user errors become one line on stderr and exit code 2."""
     handlers = {
         "gui": _cmd_gui,
         "analyze": _cmd_analyze,
@@ -318,8 +347,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except _user_errors() as exc:
+        # The traceback goes to the log only: it tells an engineer where the check fired.
+        log.warning("%s refused: %s", args.command, exc, exc_info=True)
         print(f"bvae-viewer: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
+        log.warning("%s interrupted", args.command)
         print("bvae-viewer: interrupted", file=sys.stderr)
         return 130

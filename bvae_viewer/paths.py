@@ -27,6 +27,7 @@ def model_dir() -> Path:
 
 
 def resources_dir() -> Path:
+    """Icons, style sheet, .desktop file and the demo case."""
     return install_root() / "resources"
 
 
@@ -61,4 +62,5 @@ def cache_dir() -> Path:
 
 
 def log_dir() -> Path:
+    """Logs (rotating files, see bvae_viewer/logs.py)."""
     return _state_dir("log")

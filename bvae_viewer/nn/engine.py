@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Iterator, Sequence
@@ -15,6 +16,8 @@ from bvae_viewer.data.preprocess import SliceStack
 from bvae_viewer.nn.bundle import Bundle
 from bvae_viewer.nn.device import choose_device, device_label
 from bvae_viewer.nn.network import BayesianVAE
+
+log = logging.getLogger(__name__)
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 FIRST_BATCH = 1  # the slice on screen comes back alone, before the first full batch
@@ -120,6 +123,8 @@ class InferenceEngine:
                 if isinstance(module, torch.nn.Dropout2d):
                     module.train()
         self.device_label = device_label(device)
+        log.debug("engine on %s, K=%d, batch %d", self.device_label, self.samples,
+                  self.batch_size)
 
     # --- one batch of brain slices -------------------------------------------------------
     def _infer_batch(self, stack: SliceStack, positions: list[int]) -> list[SliceResult]:
@@ -188,10 +193,15 @@ class InferenceEngine:
             self.batch_size = max(1, n // 2)
             where = "CUDA" if self.device.type == "cuda" else "CPU"
             self.notes.append(f"{where} out of memory: batch size halved to {self.batch_size}")
+            log.warning("engine: %s", self.notes[-1])
         elif self.device.type != "cpu":
+            failed_on = self.device_label
             self._move_to(torch.device("cpu"))
             self.notes.append("CUDA out of memory at batch size 1: fell back to CPU")
+            log.warning("engine: out of memory on %s at batch size 1: fell back to %s",
+                        failed_on, self.device_label)
         else:
+            log.error("engine: out of memory on %s at batch size 1", self.device_label)
             raise EngineError("There is not enough memory to analyse even one slice.")
 
     # --- streaming -----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import sys
@@ -24,6 +25,8 @@ from bvae_viewer.nn.config import ModelConfig
 from bvae_viewer.nn.engine import InferenceEngine
 from bvae_viewer.nn.pipeline import validation_case
 from bvae_viewer.nn.train import TrainOptions, train_model
+
+log = logging.getLogger(__name__)
 
 
 def _is_rank0() -> bool:
@@ -98,6 +101,11 @@ def train_bundle(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     split = split_cases(find_cases(data_dir), seed=split_seed)
+    log.info(
+        "train %s: config %s, data %s (%d/%d/%d cases train/val/test), out %s, resume %s, %s",
+        name, config.name, data_dir, len(split.train), len(split.val), len(split.test),
+        out_dir, resume, options,
+    )
     train_cases = _load(split.train, "train")
     val_cases = _load(split.val, "validation")
     train = normal_slices(train_cases)
@@ -114,9 +122,14 @@ def train_bundle(
         val_masks=val.masks,
         initial_state=initial,
     )
+    train_seconds = time.perf_counter() - start
+    log.info(
+        "train %s: stopped (%s) after %d epochs in %.0f s, best validation loss %.5g%s",
+        name, result.stopped, result.epochs_run, train_seconds, result.best_val_loss,
+        f" ({'; '.join(result.notes)})" if result.notes else "",
+    )
     if not _is_rank0():
         return None
-    train_seconds = time.perf_counter() - start
     provisional = ModelInfo(name, asdict(config), "weights.safetensors", "")
     bundle = Bundle(network=result.best_state, info=provisional, config=config)
     # Scores are recomputed for every alpha during calibration (eq. 15 is linear in them).
@@ -158,4 +171,10 @@ def train_bundle(
             "machine": f"{platform.machine()} {os.cpu_count()} cpus",
         },
     )
-    return save_bundle(result.best_state, info, out_dir)
+    saved = save_bundle(result.best_state, info, out_dir)
+    log.info(
+        "train %s: saved %s to %s in %.0f s in all, alpha %.3g, test ROC AUC %s",
+        name, saved.sha256[:12], out_dir, time.perf_counter() - start, calibration.alpha,
+        info.metrics["test"].get("roc_auc"),
+    )
+    return saved
