@@ -33,7 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     gui = sub.add_parser("gui", help="open the review window (the default)")
-    gui.add_argument("file", nargs="?", type=Path, help="NIfTI/MHA/NRRD file or DICOM folder")
+    gui.add_argument(
+        "file", nargs="?", type=Path,
+        help="NIfTI/MHA/NRRD file, DICOM folder, or a folder of cases (opened as a batch)",
+    )
     gui.add_argument("--demo", action="store_true", help="open the bundled demo case")
     gui.add_argument("--screenshot", type=Path, help="analyse, save a PNG of the window, exit")
     gui.add_argument("--model", type=Path, help="model folder (default: the bundled model)")

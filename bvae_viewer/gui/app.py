@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from bvae_viewer import paths
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.qt_compat import guard_emit_refcount
+from bvae_viewer.review.batch import is_batch_folder
 
 ORGANIZATION = "bvae-viewer"
 
@@ -82,10 +83,12 @@ def run_gui(
     model_dir: Path | None = None,
     device: str = "auto",
 ) -> int:
-    """Open the review window (optionally on a file or the demo case); returns the exit code.
+    """Open the review window (optionally on a file, a folder or the demo case); returns the
+    exit code. A folder of cases (not one DICOM series) is opened as a batch.
 
     With ``screenshot``, the window loads the volume, waits for the analysis, shows the slice
-    with the highest anomaly score, saves a PNG of the whole window and exits (0 on success).
+    with the highest anomaly score, saves a PNG of the whole window and exits (0 on success);
+    for a batch, it waits for every case and shows the first of the case queue.
     """
     app = make_application()
     # Imported here: it pulls in torch (via the worker), which takes a moment.
@@ -102,6 +105,9 @@ def run_gui(
     window.show()
     if demo:
         window.open_demo()
+    elif source is not None and is_batch_folder(Path(source)):
+        if not window.open_batch(Path(source)) and screenshot is not None:
+            return 1
     elif source is not None:
         window.open_path(Path(source))
     code = app.exec()

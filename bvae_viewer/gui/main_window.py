@@ -19,6 +19,7 @@ from bvae_viewer import paths
 from bvae_viewer.analysis.triage import Decision, TriagePolicy
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.actions import build_controls
+from bvae_viewer.gui.batch_controller import BatchController
 from bvae_viewer.gui.case_triage import triage_results
 from bvae_viewer.gui.review_controller import ReviewController
 from bvae_viewer.gui.screenshot import finish_screenshot
@@ -78,6 +79,7 @@ class MainWindow(WindowLayout):
         self.cancel_button.clicked.connect(self.cancel_analysis)
         self.controls = build_controls(self)
         self.review = ReviewController(self)  # queue left, thresholds right
+        self.batch = BatchController(self)  # a folder of cases: the Cases tab of the queue
         self._wire_state()
         self._profile_timer = QTimer(self, singleShot=True, interval=PROFILE_REFRESH_MS)
         self._profile_timer.timeout.connect(self._refresh_profile)
@@ -113,6 +115,17 @@ class MainWindow(WindowLayout):
         if name:
             self.open_path(Path(name))
 
+    def choose_batch_folder(self) -> None:
+        name = QFileDialog.getExistingDirectory(
+            self, strings.OPEN_BATCH_TITLE, self.settings.last_folder()
+        )
+        if name:
+            self.open_batch(Path(name))
+
+    def open_batch(self, folder: Path) -> bool:
+        """Open a folder of cases as a batch: the case queue fills as the model runs."""
+        return self.batch.open_folder(Path(folder))
+
     def open_demo(self) -> None:
         demo = paths.demo_case()
         if not demo.exists():
@@ -120,13 +133,18 @@ class MainWindow(WindowLayout):
             return
         self.open_path(demo)
 
-    def open_path(self, path: Path) -> None:
-        """Start loading and analysing a file or DICOM folder; any previous run is cancelled."""
+    def open_path(self, path: Path, remember: bool = True) -> None:
+        """Start loading and analysing a file or DICOM folder; any previous run is cancelled.
+
+        remember=False: not a recent file (a case opened from a batch's queue).
+        """
         path = Path(path)
         self._retire_worker()
-        self.settings.add_recent(path)
-        self.settings.set_last_folder(path if path.is_dir() else path.parent)
-        self._fill_recent_menu()
+        self.batch.window_run_starting()
+        if remember:
+            self.settings.add_recent(path)
+            self.settings.set_last_folder(path if path.is_dir() else path.parent)
+            self._fill_recent_menu()
         worker = AnalysisWorker(path, self.model_dir, self.bundle, self.device, self.samples)
         worker.stage.connect(self._on_stage)
         worker.loaded.connect(self._on_loaded)
@@ -190,8 +208,10 @@ class MainWindow(WindowLayout):
             self.statusBar().showMessage(text)
 
     def _on_loaded(self, case: LoadedCase) -> None:
-        if not self._current():
-            return
+        if self._current():
+            self._show_loaded(case)
+
+    def _show_loaded(self, case: LoadedCase) -> None:
         self.case = case
         n = len(case.stack)
         self.results = [None] * n
@@ -211,13 +231,23 @@ class MainWindow(WindowLayout):
         self._refresh_profile()
 
     def _on_model(self, bundle, device_label: str) -> None:
-        if not self._current():
-            return
+        if self._current():
+            self.adopt_model(bundle, device_label)
+
+    def adopt_model(self, bundle, device_label: str) -> None:
+        """The model of what is on screen: calibrated thresholds, map levels, status bar.
+
+        A case of the open batch keeps the thresholds in force (the batch is sorted by them);
+        any other volume starts from the model's calibrated ones.
+        """
+        same_model = self.bundle is not None and self.bundle.info.sha256 == bundle.info.sha256
+        keep = same_model and self.policy is not None and self.batch.holds(self.case)
         self.bundle = bundle
         cal = bundle.info.calibration
-        self.policy = TriagePolicy.from_calibration(cal)
+        if not keep:
+            self.policy = TriagePolicy.from_calibration(cal)
         self.grid.set_map_levels(cal.map_levels)
-        self.profile.set_thresholds(cal.score_threshold, cal.uncertainty_threshold)
+        self.profile.set_thresholds(*self.thresholds())
         self.device_name = device_label
         self.device_label.setText(strings.STATUS_DEVICE.format(device=device_label))
         self.model_label.setText(
@@ -226,7 +256,11 @@ class MainWindow(WindowLayout):
         self.model_ready.emit(bundle)
 
     def _on_slice(self, result) -> None:
-        if not self._current() or not 0 <= result.position < len(self.results):
+        if self._current():
+            self._take_slice(result)
+
+    def _take_slice(self, result) -> None:
+        if not 0 <= result.position < len(self.results):
             return
         self.results[result.position] = result
         if self.policy is not None:
@@ -247,8 +281,21 @@ class MainWindow(WindowLayout):
             self.show_error(title, message)
 
     def _on_done(self, summary: RunSummary) -> None:
-        if not self._current():
-            return
+        if self._current():
+            self._finish(summary)
+
+    def show_analysed(
+        self, case: LoadedCase, results, bundle, device_label: str, timings=None
+    ) -> None:
+        """Show a case whose every slice was analysed elsewhere (in a batch): no model run."""
+        self._retire_worker()
+        self._show_loaded(case)
+        self.adopt_model(bundle, device_label)
+        for result in results:
+            self._take_slice(result)
+        self._finish(RunSummary(analysed=len(results), timings=dict(timings or {})))
+
+    def _finish(self, summary: RunSummary) -> None:
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self._retriage()  # with every slice in: the case call and the out-of-distribution check
@@ -421,6 +468,7 @@ class MainWindow(WindowLayout):
             worker.wait()
         self._workers.clear()
         self.worker = None
+        self.batch.shutdown()
         self.review.shutdown()
 
     def closeEvent(self, event) -> None:

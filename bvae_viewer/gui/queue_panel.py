@@ -50,15 +50,20 @@ DECISION_KEYS = {
 class QueueList(QTreeWidget):
     """The list itself; J/K and the decision keys are window actions, so they work anywhere."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[str] = strings.QUEUE_COLUMNS,
+        tip: str = strings.QUEUE_TIP,
+        parent=None,
+    ) -> None:
         super().__init__(parent)
-        self.setColumnCount(len(strings.QUEUE_COLUMNS))
-        self.setHeaderLabels(list(strings.QUEUE_COLUMNS))
+        self.setColumnCount(len(columns))
+        self.setHeaderLabels(list(columns))
         self.setRootIsDecorated(False)
         self.setUniformRowHeights(True)
         self.setAlternatingRowColors(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setToolTip(strings.QUEUE_TIP)
+        self.setToolTip(tip)
         header = self.header()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -82,7 +87,9 @@ class QueuePanel(QWidget):
     filter_changed = Signal(str)
     reviewer_changed = Signal(str)
 
-    def __init__(self, reviewer: str, filter_kind: str = "review", parent=None) -> None:
+    def __init__(
+        self, reviewer: str, filter_kind: str = "review", with_reviewer: bool = True, parent=None
+    ) -> None:
         super().__init__(parent)
         self._items: list[QueueItem] = []
         self._shown: list[QueueItem] = []
@@ -115,9 +122,6 @@ class QueuePanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel(strings.QUEUE_FILTER_LABEL))
         top.addWidget(self.filter_combo, 1)
-        who = QHBoxLayout()
-        who.addWidget(QLabel(strings.REVIEWER_LABEL))
-        who.addWidget(self.reviewer_edit, 1)
         decide = QHBoxLayout()
         for button in self.buttons.values():
             decide.addWidget(button)
@@ -132,7 +136,8 @@ class QueuePanel(QWidget):
         layout.addWidget(self.summary)
         layout.addLayout(decide)
         layout.addWidget(self.note_edit)
-        layout.addLayout(who)
+        if with_reviewer:  # else the owner shows reviewer_edit where the case queue sees it too
+            layout.addLayout(reviewer_row(self.reviewer_edit))
         layout.addLayout(case_row)
         layout.addWidget(self.case_label)
         self.set_enabled(False)
@@ -236,6 +241,14 @@ class QueuePanel(QWidget):
     def _note_entered(self) -> None:
         self.note_committed.emit(self.note())
         self.list.setFocus()  # back to the keys A/N/D and J/K
+
+
+def reviewer_row(edit: QLineEdit) -> QHBoxLayout:
+    """"Reviewer: [name]": one reviewer for slice and case decisions alike."""
+    row = QHBoxLayout()
+    row.addWidget(QLabel(strings.REVIEWER_LABEL))
+    row.addWidget(edit, 1)
+    return row
 
 
 def _row(item: QueueItem) -> QTreeWidgetItem:

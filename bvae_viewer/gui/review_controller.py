@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFrame, QMenu, QScrollArea
+from PySide6.QtWidgets import QFrame, QMenu, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from bvae_viewer.analysis.ood import ood_reasons
 from bvae_viewer.analysis.triage import Decision
@@ -26,7 +26,7 @@ from bvae_viewer.gui.queue_items import (
     validation_preview,
     validation_slices,
 )
-from bvae_viewer.gui.queue_panel import QueuePanel
+from bvae_viewer.gui.queue_panel import QueuePanel, reviewer_row
 from bvae_viewer.gui.report_export import (
     ExportDialog,
     ReportWorker,
@@ -46,6 +46,7 @@ from bvae_viewer.review.store import (
 )
 
 if TYPE_CHECKING:
+    from bvae_viewer.gui.batch_controller import BatchController
     from bvae_viewer.gui.main_window import MainWindow
 
 THRESHOLD_LOG_DELAY_MS = 1000  # one audit entry per pause, not one per arrow press
@@ -67,13 +68,28 @@ class ReviewController(QObject):
         self.validation = None
         self.export_dialog: ExportDialog | None = None
         self._report_workers: list = []
+        self.case_keys: BatchController | None = None  # set when the window can open batches
 
         settings = window.settings
         self.queue = QueuePanel(
-            settings.reviewer(default_reviewer()), settings.queue_filter(FILTERS)
+            settings.reviewer(default_reviewer()), settings.queue_filter(FILTERS), False
         )
         self.thresholds = ThresholdPanel()
-        self.queue_dock = window.add_queue_dock(self.queue, strings.QUEUE_DOCK_TITLE)
+        # Slices of the open case, and (once a folder is opened as a batch) its cases: tabs
+        # over one reviewer field. A single tab shows no tab bar.
+        self.tabs = QTabWidget()
+        self.tabs.setTabBarAutoHide(True)
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.queue, strings.TAB_SLICES)
+        self.tabs.currentChanged.connect(self._retitle_keys)
+        dock_body = QWidget()
+        column = QVBoxLayout(dock_body)
+        column.setContentsMargins(0, 0, 0, 4)
+        column.addWidget(self.tabs, 1)
+        who = reviewer_row(self.queue.reviewer_edit)
+        who.setContentsMargins(6, 0, 6, 0)
+        column.addLayout(who)
+        self.queue_dock = window.add_queue_dock(dock_body, strings.QUEUE_DOCK_TITLE)
         # Scrolls rather than squeezes its wrapped text when the window is short.
         scroll = QScrollArea()
         scroll.setWidget(self.thresholds)
@@ -94,11 +110,12 @@ class ReviewController(QObject):
         bar.insertMenu(bar.actions()[-1], menu)  # before Help
         self.actions: dict[str, QAction] = {}
         entries = (
-            ("abnormal", strings.ACT_ABNORMAL, "A", lambda: self.decide("abnormal")),
-            ("normal", strings.ACT_NORMAL, "N", lambda: self.decide("normal")),
-            ("defer", strings.ACT_DEFER, "D", lambda: self.decide("defer")),
-            ("next", strings.ACT_NEXT_ITEM, "J", lambda: self.step_item(1)),
-            ("previous", strings.ACT_PREVIOUS_ITEM, "K", lambda: self.step_item(-1)),
+            ("abnormal", strings.ACT_ABNORMAL, "A", lambda: self._decide_key("abnormal")),
+            ("normal", strings.ACT_NORMAL, "N", lambda: self._decide_key("normal")),
+            ("defer", strings.ACT_DEFER, "D", lambda: self._decide_key("defer")),
+            ("next", strings.ACT_NEXT_ITEM, "J", lambda: self._step_key(1)),
+            ("previous", strings.ACT_PREVIOUS_ITEM, "K", lambda: self._step_key(-1)),
+            ("switch", strings.ACT_SWITCH_QUEUE, "C", self.switch_queue),
         )
         for key, text, shortcut, slot in entries:
             action = QAction(text, self.window)
@@ -114,6 +131,40 @@ class ReviewController(QObject):
             ("defer", strings.ACT_CASE_DEFER),
         ):
             menu.addAction(text).triggered.connect(lambda _=False, v=value: self.decide_case(v))
+
+    # --- the keys: on cases while the Cases tab is in front, else on slices ----------------
+    def _decide_key(self, value: str) -> None:
+        if self.case_keys is not None and self.case_keys.active():
+            self.case_keys.decide(value)
+        else:
+            self.decide(value)
+
+    def _step_key(self, step: int) -> None:
+        if self.case_keys is not None and self.case_keys.active():
+            self.case_keys.step(step)
+        else:
+            self.step_item(step)
+
+    def switch_queue(self) -> None:
+        """C: between the case queue and the slice queue (when a batch is open)."""
+        if self.tabs.count() > 1:
+            self.tabs.setCurrentIndex((self.tabs.currentIndex() + 1) % self.tabs.count())
+            current = self.tabs.currentWidget()
+            getattr(current, "list", current).setFocus()
+
+    def _retitle_keys(self, _index: int = 0) -> None:
+        """The Review menu says what A/N/D/J/K act on now: cases or slices."""
+        cases = self.case_keys is not None and self.case_keys.active()
+        titles = strings.KEY_TITLES_CASES if cases else strings.KEY_TITLES_SLICES
+        for key, text in titles.items():
+            self.actions[key].setText(text)
+
+    def show_case_tab(self, panel: QWidget, title: str) -> None:
+        """The case queue of a batch: the first tab, in front."""
+        if self.tabs.indexOf(panel) < 0:
+            self.tabs.insertTab(0, panel, title)
+        self.tabs.setCurrentWidget(panel)
+        self._retitle_keys()
 
     def _wire(self) -> None:
         w, q = self.window, self.queue
@@ -149,19 +200,25 @@ class ReviewController(QObject):
         if case is None or not case.fingerprint:
             return
         try:
-            store = self._store()
+            store = self.open_store()
             session = store.open_session(
                 case.fingerprint, bundle.info.sha256, label=redact(case.source.name, case.identity)
             )
-            session.reviewer = self._reviewer()
+            session.reviewer = self.reviewer()
             self.reviewed = session.current()
             self.case_record = session.case_decision()
             resumed = session.thresholds
         except (ReviewStoreError, sqlite3.Error) as exc:
-            self._store_failed(exc)
+            self.store_failed(exc)
             return
         self.session = session
-        if resumed is not None and (resumed.score, resumed.uncertainty) != w.thresholds():
+        # A batch keeps one set of thresholds for all its cases: the queue is sorted by them.
+        in_batch = self.case_keys is not None and self.case_keys.holds(case)
+        if (
+            resumed is not None
+            and not in_batch
+            and (resumed.score, resumed.uncertainty) != w.thresholds()
+        ):
             w.set_thresholds(resumed.score, resumed.uncertainty)
             w.statusBar().showMessage(strings.THRESH_RESUMED)
         self.thresholds.show_thresholds(*w.thresholds())
@@ -173,12 +230,13 @@ class ReviewController(QObject):
             )
         self.refresh()
 
-    def _store(self) -> ReviewStore:
+    def open_store(self) -> ReviewStore:
+        """The review database (opened on first use), shared with the batch's case queue."""
         if self.store is None:
             self.store = ReviewStore.open_default()  # under paths.data_dir()
         return self.store
 
-    def _store_failed(self, exc: Exception) -> None:
+    def store_failed(self, exc: Exception) -> None:
         self.session = None
         self.queue.set_enabled(False)
         self.window.show_error(strings.ERROR_STORE_TITLE, strings.ERROR_STORE.format(reason=exc))
@@ -233,8 +291,7 @@ class ReviewController(QObject):
         record = self._record(0, value, model, self.queue.note(), item_kind="case")
         if record is None:
             return None
-        self.case_record = record
-        self.queue.set_case_decision(record)
+        self.show_case_record(record)
         w.statusBar().showMessage(
             strings.STATUS_CASE_DECIDED.format(
                 decision=strings.REVIEWER_WORDS[record.decision.value], reviewer=record.reviewer
@@ -254,13 +311,18 @@ class ReviewController(QObject):
                 value,
                 model,
                 note=note,
-                reviewer=self._reviewer(),
+                reviewer=self.reviewer(),
                 item_kind=item_kind,
                 thresholds=Thresholds(*self.window.thresholds()),
             )
         except (ReviewStoreError, sqlite3.Error) as exc:
-            self._store_failed(exc)
+            self.store_failed(exc)
             return None
+
+    def show_case_record(self, record: DecisionRecord) -> None:
+        """The reviewer's latest call on the open case (made here or in the case queue)."""
+        self.case_record = record
+        self.queue.set_case_decision(record)
 
     def _note_committed(self, note: str) -> None:
         """Enter in the note field: a slice already decided gets the note now."""
@@ -277,7 +339,7 @@ class ReviewController(QObject):
             w.refresh_slice_info()
             w.statusBar().showMessage(strings.STATUS_NOTE_SAVED.format(slice=record.item_index))
 
-    def _reviewer(self) -> str:
+    def reviewer(self) -> str:
         return self.queue.reviewer() or default_reviewer()
 
     def _reviewer_changed(self, name: str) -> None:
@@ -335,7 +397,7 @@ class ReviewController(QObject):
             try:
                 self.session.set_thresholds(score, uncertainty)
             except (ReviewStoreError, sqlite3.Error) as exc:
-                self._store_failed(exc)
+                self.store_failed(exc)
 
     # --- report -------------------------------------------------------------------------
     def export_report(self) -> None:

@@ -104,6 +104,14 @@ class GuiSettings:
     def set_queue_filter(self, kind: str) -> None:
         self._q.setValue("review/queue_filter", kind)
 
+    def case_filter(self, allowed: tuple[str, ...]) -> str:
+        """The case queue's filter (a batch); the first allowed one by default."""
+        kind = str(self._q.value("review/case_filter", "") or "")
+        return kind if kind in allowed else allowed[0]
+
+    def set_case_filter(self, kind: str) -> None:
+        self._q.setValue("review/case_filter", kind)
+
     # reports: their own folder, never by default the folder of the scan (or of the install)
     def report_folder(self) -> str:
         folder = str(self._q.value("files/report_folder", "") or "")

@@ -29,6 +29,7 @@ MENU_HELP = "&Help"
 ACT_OPEN = "&Open file..."
 ACT_OPEN_DICOM = "Open &DICOM folder..."
 ACT_OPEN_DEMO = "Open the &demo case"
+ACT_OPEN_BATCH = "Open folder as &batch..."
 ACT_RECENT = "Open &recent"
 ACT_RECENT_EMPTY = "(none yet)"
 ACT_SCREENSHOT = "Save &screenshot..."
@@ -44,6 +45,7 @@ ACT_SHORTCUTS = "&Mouse and keys"
 OPEN_FILTER = "Volumes (*.nii *.nii.gz *.mha *.mhd *.nrrd *.nhdr *.dcm);;All files (*)"
 OPEN_TITLE = "Open a brain MRI volume"
 OPEN_DICOM_TITLE = "Open a DICOM series folder"
+OPEN_BATCH_TITLE = "Open a folder of cases as a batch"
 SCREENSHOT_TITLE = "Save a screenshot of the window"
 SCREENSHOT_FILTER = "PNG image (*.png)"
 
@@ -139,8 +141,11 @@ SHORTCUTS_TEXT = (
     "<tr><td>Double click</td><td>reset zoom</td></tr>"
     "<tr><td>R</td><td>radiological / neurological</td></tr>"
     "<tr><td>W</td><td>auto window/level</td></tr>"
-    "<tr><td>A / N / D</td><td>mark the slice abnormal / normal / defer it</td></tr>"
+    "<tr><td>A / N / D</td><td>mark the slice abnormal / normal / defer it (the case, "
+    "while the Cases tab of a batch is in front)</td></tr>"
     "<tr><td>J / K, or Down / Up in the queue</td><td>next / previous queue item</td></tr>"
+    "<tr><td>C</td><td>switch between the case queue and the slice queue of a batch</td></tr>"
+    "<tr><td>Ctrl+B</td><td>open a folder of cases as a batch</td></tr>"
     "<tr><td>Ctrl+E</td><td>export a report</td></tr>"
     "</table>"
 )
@@ -181,6 +186,21 @@ ACT_CASE_NORMAL = "Mark whole case normal"
 ACT_CASE_DEFER = "Defer whole case"
 ACT_NEXT_ITEM = "Ne&xt queue item"
 ACT_PREVIOUS_ITEM = "&Previous queue item"
+ACT_SWITCH_QUEUE = "Switch between the &case and slice queues"
+KEY_TITLES_SLICES = {
+    "abnormal": ACT_ABNORMAL,
+    "normal": ACT_NORMAL,
+    "defer": ACT_DEFER,
+    "next": ACT_NEXT_ITEM,
+    "previous": ACT_PREVIOUS_ITEM,
+}
+KEY_TITLES_CASES = {
+    "abnormal": "Mark case &abnormal",
+    "normal": "Mark case &normal",
+    "defer": "&Defer case",
+    "next": "Ne&xt case",
+    "previous": "&Previous case",
+}
 STATUS_DECIDED = "Slice {slice}: {decision}, saved for {reviewer}."
 STATUS_CASE_DECIDED = "Whole case: {decision}, saved for {reviewer}."
 STATUS_NOTE_SAVED = "Note saved for slice {slice}."
@@ -242,3 +262,56 @@ EXPORT_UNAVAILABLE = "This installation cannot write reports ({reason})."
 ERROR_EXPORT_TITLE = "The report could not be written"
 STATUS_EXPORTING = "Writing the report {name}..."
 STATUS_EXPORTED = "Report saved to {path}"
+
+# --- a folder of cases opened as a batch (the Cases tab of the queue dock) -------------------
+TAB_SLICES = "Slices"
+TAB_CASES = "Cases"
+CASE_COLUMNS = ("Case", "Model", "Score", "Uncert.", "Reviewer")
+CASE_QUEUE_TIP = (
+    "Cases of the batch: the model's 'review' cases first, then those it could not read, then "
+    "'flagged' and 'normal', each by anomaly score (the case's most anomalous slice). "
+    "Up/Down or J/K: next case, shown in the maps; A/N/D: decide the whole case."
+)
+CASE_FILTERS = {
+    "all": "All cases",
+    "review": "For review (model unsure)",
+    "flagged": "Flagged",
+    "undecided": "Undecided (deferred included)",
+    "failed": "Could not be read",
+}
+CASE_STATUS_WORDS = {
+    "pending": "waiting",
+    "analysing": "analysing...",
+    "done": "analysed",
+    "failed": "unreadable",
+    "stopped": "not analysed",
+}
+CASE_BUTTONS = {"abnormal": "Abnormal (A)", "normal": "Normal (N)", "defer": "Defer (D)"}
+CASE_NOTE_PLACEHOLDER = "Note on the case: saved with its next decision (Enter: with the current)"
+CASE_SUMMARY = "{shown} of {total} cases shown; {settled} decided; {failed} could not be read"
+CASE_DETAIL = "{name}: {model}. {reason}"
+CASE_NO_REASON = "No run of slices above the anomaly threshold, few uncertain slices."
+CASE_FAILED_DETAIL = "{name} could not be read: {reason}"
+CASE_PENDING_DETAIL = "{name}: {status}"
+BATCH_PROGRESS = "{done} of {total} cases analysed"
+BATCH_PROGRESS_FAILED = ", {failed} unreadable"
+BATCH_STOP = "Stop"
+BATCH_WAITING = "The cases of the batch appear here as they are analysed."
+BATCH_FOLDER = "Batch: {name} ({count} cases)"
+BATCH_STARTED = "Analysing a batch of {count} cases, one at a time..."
+BATCH_DONE = "Batch finished: {analysed} of {total} cases analysed, {failed} could not be read."
+BATCH_CANCELLED = "Batch stopped; select a case that was not analysed to analyse it."
+BATCH_ERROR_TITLE = "Cannot open this folder as a batch"
+BATCH_EMPTY = (
+    "No cases were found in {path}: expected volume files, BraTS case folders "
+    "(CASE/CASE_t1ce.nii.gz) or DICOM series folders."
+)
+BATCH_CASE_ERROR = "The file could not be read ({reason})."
+BATCH_UNREADABLE = "The case could not be read."
+BATCH_CANNOT_OPEN = "This case cannot be shown: {reason}"
+BATCH_STILL_SHOWN = "The maps still show {name}."
+BATCH_NOT_DECIDABLE = "A case that could not be read cannot be decided here: {reason}"
+BATCH_NOT_LOADED = "{name} is not loaded yet; decide it once it is."
+BATCH_NO_CASE = "Select a case in the case queue first."
+BATCH_DECIDED = "Case {name}: {decision}, saved for {reviewer}."
+BATCH_NOTHING_ANALYSED = "No case of the batch could be analysed."

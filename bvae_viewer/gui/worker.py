@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from bvae_viewer.nn.bundle import Bundle, WeightsError, load_bundle
 from bvae_viewer.nn.device import DeviceError
 from bvae_viewer.nn.engine import EngineError, InferenceEngine
 from bvae_viewer.review.identity import case_fingerprint
+
+# What loading a model folder can raise; each becomes one sentence for the user.
+MODEL_ERRORS = (ModelInfoError, WeightsError, OSError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,34 @@ def start_slice(stack: SliceStack) -> int:
 def outward_order(n: int, start: int) -> list[int]:
     """start, start+1, start-1, start+2, ...: the slice on screen is analysed first."""
     return sorted(range(n), key=lambda i: (abs(i - start), i < start))
+
+
+def prepare_case(
+    source: Path,
+    stage: Callable[[str], object] | None = None,
+    timings: dict[str, float] | None = None,
+) -> LoadedCase:
+    """Load, preprocess and fingerprint one volume (raises VolumeError): all a window needs
+    before the first slice is analysed. Shared by the one-case and the batch workers."""
+    say = stage or (lambda _text: None)
+    times = timings if timings is not None else {}
+    t0 = time.perf_counter()
+    say(strings.STATUS_LOADING.format(name=source.name))
+    volume = load_volume(source)
+    times["load"] = time.perf_counter() - t0
+    say(strings.STATUS_PREPROCESSING)
+    t1 = time.perf_counter()
+    stack = preprocess_volume(volume)
+    times["preprocess"] = time.perf_counter() - t1
+    return LoadedCase(
+        source,
+        stack,
+        start_slice(stack),
+        tuple(volume.metadata.notes),
+        case_fingerprint(volume),  # hashed here, off the GUI thread: tens of MB of voxels
+        volume.metadata,
+        volume.identity,
+    )
 
 
 class AnalysisWorker(QThread):
@@ -109,38 +141,18 @@ class AnalysisWorker(QThread):
             self.done.emit(self.summary)
 
     def _run(self) -> None:
-        timings = self.summary.timings
-        t0 = time.perf_counter()
-        self.stage.emit(strings.STATUS_LOADING.format(name=self.source.name))
         try:
-            volume = load_volume(self.source)
+            case = prepare_case(self.source, self.stage.emit, self.summary.timings)
         except VolumeError as err:
             self.summary.failed = True
             self.failed.emit(strings.ERROR_TITLE, str(err))
             return
-        timings["load"] = time.perf_counter() - t0
-        if self._cancel.is_set():
-            return
-        self.stage.emit(strings.STATUS_PREPROCESSING)
-        t1 = time.perf_counter()
-        stack = preprocess_volume(volume)
-        timings["preprocess"] = time.perf_counter() - t1
-        first = start_slice(stack)
-        # Hashed here, off the GUI thread: tens of megabytes of voxels.
-        fingerprint = case_fingerprint(volume)
-        self.loaded.emit(
-            LoadedCase(
-                self.source,
-                stack,
-                first,
-                tuple(volume.metadata.notes),
-                fingerprint,
-                volume.metadata,
-                volume.identity,
-            )
-        )
+        first = case.start
+        stack = case.stack
+        self.loaded.emit(case)
         if self._cancel.is_set() or not self._ensure_bundle():
             return
+        timings = self.summary.timings
         t2 = time.perf_counter()
         engine = InferenceEngine(self.bundle, device=self.device, samples=self.samples)
         self.device_label = engine.device_label
@@ -162,7 +174,7 @@ class AnalysisWorker(QThread):
         self.stage.emit(strings.STATUS_MODEL)
         try:
             self.bundle = load_bundle(self.model_dir, device="cpu")
-        except (ModelInfoError, WeightsError, OSError, ValueError) as exc:
+        except MODEL_ERRORS as exc:
             self.summary.failed = True
             self.failed.emit(strings.ERROR_ANALYSIS_TITLE, strings.ERROR_MODEL.format(reason=exc))
             return False

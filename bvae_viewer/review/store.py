@@ -192,6 +192,12 @@ class ReviewStore:
             return None
         return ReviewSession(self, int(row[0]), case_hash, model_sha256)
 
+    def case_decision(self, case_hash: str, model_sha256: str) -> DecisionRecord | None:
+        """The reviewer's latest call on a whole case under this model, or None; looking
+        creates nothing (a batch asks this of every case it lists)."""
+        session = self.find_session(case_hash, model_sha256)
+        return session.case_decision() if session is not None else None
+
     def sessions(self, case_hash: str | None = None) -> list[SessionInfo]:
         """Sessions (of one case, or all), newest first, with their number of decisions."""
         query = (

@@ -1,0 +1,43 @@
+"""Whole-case decisions of a batch in the review store: the same sessions as a case opened
+alone (content hash and model hash), so each view sees the other's decisions."""
+
+from __future__ import annotations
+
+from bvae_viewer.gui.batch_cases import CaseSlot
+from bvae_viewer.review.deid import redact
+from bvae_viewer.review.store import DecisionRecord, ReviewStore, Thresholds
+
+CASE_ITEM = 0  # a case decision's item_index (see ReviewSession.record)
+
+
+def earlier_decision(store: ReviewStore, slot: CaseSlot, model_sha: str) -> DecisionRecord | None:
+    """The reviewer's latest call on this case under this model; creates nothing."""
+    if slot.loaded is None or not slot.loaded.fingerprint:
+        return None
+    return store.case_decision(slot.loaded.fingerprint, model_sha)
+
+
+def record_case(
+    store: ReviewStore,
+    slot: CaseSlot,
+    model_sha: str,
+    value: str,
+    note: str,
+    reviewer: str,
+    thresholds: Thresholds,
+) -> DecisionRecord:
+    """Append the reviewer's call beside the model's (committed when this returns)."""
+    assert slot.loaded is not None and slot.loaded.fingerprint
+    model = slot.decision.decision.value if slot.decision is not None else "pending"
+    session = store.open_session(
+        slot.loaded.fingerprint, model_sha, label=redact(slot.case.name, slot.loaded.identity)
+    )
+    return session.record(
+        CASE_ITEM,
+        value,
+        model,
+        note=note,
+        reviewer=reviewer,
+        item_kind="case",
+        thresholds=thresholds,
+    )
