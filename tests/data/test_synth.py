@@ -45,6 +45,7 @@ def test_layout_and_manifest(small_run: Path) -> None:
     assert sum(not c["has_tumour"] for c in manifest["cases"]) == 1
     for case in ids:
         assert sorted(p.name for p in (small_run / case).iterdir()) == [
+            f"{case}_graders.nii.gz",
             f"{case}_seg.nii.gz",
             f"{case}_t1ce.nii.gz",
         ]
@@ -90,6 +91,31 @@ def test_enhancing_rim_is_bright_and_necrosis_dark(small_run: Path) -> None:
         if record["tumour"]["type"] == "ring" and (labels == 1).sum() > 1000:
             assert np.median(pixels[labels == 1]) < 0.8 * normal
     assert checked > 0
+
+
+def test_grader_masks_are_stored_beside_the_seg(small_run: Path) -> None:
+    from bvae_viewer.data.brats import find_cases
+    from bvae_viewer.data.graders import load_graders
+
+    manifest = json.loads((small_run / MANIFEST_NAME).read_text())
+    assert manifest["graders"]["n"] == 4
+    for case, record in zip(find_cases(small_run), manifest["cases"], strict=True):
+        graders = nib.load(small_run / case.case_id / f"{case.case_id}_graders.nii.gz")
+        assert graders.shape == (240, 240, 155, 4) and graders.get_data_dtype() == np.uint8
+        loaded = load_graders(case)
+        assert loaded.source == "stored"
+        seg = load_labels(case.seg) > 0
+        if not record["has_tumour"]:
+            assert not loaded.masks.any()
+            continue
+        for mask in loaded.masks.astype(bool):
+            assert 2 * (mask & seg).sum() / (mask.sum() + seg.sum()) > 0.7
+
+
+def load_labels(path: Path) -> np.ndarray:
+    from bvae_viewer.io import load_volume
+
+    return np.rint(load_volume(path).data)
 
 
 def test_demo_ring_tumour_has_a_dark_necrotic_core_and_bright_rim() -> None:

@@ -15,6 +15,7 @@ from bvae_viewer.analysis.evaluation.markdown import (
     sig4,
     table,
 )
+from bvae_viewer.analysis.evaluation.prob_unet_report import prob_unet_section
 from bvae_viewer.analysis.evaluation.summary import REVIEW_FRACTIONS
 
 
@@ -407,6 +408,7 @@ def render_report(metrics: dict[str, Any]) -> str:
     lines += _paper_vs_fast(rows)
     lines += _comparison(rows, paper.ABLATIONS, base, "Ablations (same data, same budget)")
     lines += _comparison(rows, paper.BASELINES, base, "Baselines (same data, same budget)")
+    lines += prob_unet_section(rows)
     lines += _abstention(rows)
     lines += _quintiles(rows)
     lines += _speed(rows)

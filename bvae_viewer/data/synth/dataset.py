@@ -15,14 +15,17 @@ import numpy as np
 from bvae_viewer.data.synth.anatomy import SynthError, load_anatomy
 from bvae_viewer.data.synth.case import generate_case
 from bvae_viewer.data.synth.deform import GRID_SHAPE, STORED_AFFINE
+from bvae_viewer.data.synth.graders import GRADERS, grader_masks
 from bvae_viewer.data.synth.tumour import TumourSpec
 from bvae_viewer.data.synth.writer import nifti_gz_bytes, write_case, write_json_atomic
 
-GENERATOR_VERSION = "1.0.0"
+# 1.1: CASE_graders.nii.gz (several plausible annotations) beside each seg.
+GENERATOR_VERSION = "1.1.0"
 MANIFEST_NAME = "manifest.json"
 CASE_PREFIX = "SYN_"
 _CASE_NAME = re.compile(r"^SYN_\d{5}$")
 DEMO_SEED = 2024
+GRADER_STREAM = 0x6A0E  # spawn key of the grader masks' seed
 
 
 def case_id(index: int) -> str:
@@ -43,10 +46,17 @@ def healthy_cases(seed: int, cases: int, healthy_fraction: float) -> np.ndarray:
     return flags
 
 
+def grader_seed(seed: int) -> int:
+    """The grader masks' seed: their own stream, so the image and seg do not change."""
+    stream = np.random.SeedSequence(entropy=seed, spawn_key=(GRADER_STREAM,))
+    return int(stream.generate_state(1)[0])
+
+
 def _make_one(root: str, index: int, seed: int, has_tumour: bool) -> dict:
     case = generate_case(seed, has_tumour)
     name = case_id(index)
-    write_case(Path(root), name, case.image, case.seg)
+    graders = grader_masks(case.seg, grader_seed(seed), GRADERS)
+    write_case(Path(root), name, case.image, case.seg, graders)
     return {"id": name, "seed": seed, **case.info}
 
 
@@ -105,6 +115,8 @@ def synthesize(
         "grid": {"shape": list(GRID_SHAPE), "spacing_mm": [1.0, 1.0, 1.0],
                  "affine": STORED_AFFINE.tolist()},
         "labels": {"1": "necrotic / non-enhancing core", "2": "oedema", "4": "enhancing"},
+        "graders": {"n": GRADERS, "file": "CASE/CASE_graders.nii.gz",
+                    "what": "whole-tumour masks (labels 1, 2, 4) of plausible graders, 4D uint8"},
         "cases": records,
     }
     return write_json_atomic(manifest, payload)

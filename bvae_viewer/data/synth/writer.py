@@ -13,6 +13,7 @@ import numpy as np
 
 from bvae_viewer.data.synth.deform import STORED_AFFINE
 
+GRADERS_SUFFIX = "_graders.nii.gz"
 # Fast: the noisy brain barely compresses further at higher levels.
 _GZIP_LEVEL = 4
 
@@ -26,14 +27,23 @@ def nifti_gz_bytes(data: np.ndarray, affine: np.ndarray = STORED_AFFINE) -> byte
     return gzip.compress(image.to_bytes(), compresslevel=_GZIP_LEVEL, mtime=0)
 
 
-def write_case(root: Path, case_id: str, image: np.ndarray, seg: np.ndarray) -> Path:
-    """Write CASE/CASE_t1ce.nii.gz and CASE/CASE_seg.nii.gz via a temporary folder and a rename."""
+def write_case(
+    root: Path, case_id: str, image: np.ndarray, seg: np.ndarray, graders: np.ndarray | None = None
+) -> Path:
+    """Write CASE/CASE_t1ce.nii.gz and CASE/CASE_seg.nii.gz via a temporary folder and a rename.
+
+    ``graders``: (n, *seg.shape) grader masks, stored beside the seg as CASE_graders.nii.gz,
+    a 4D uint8 volume with the graders on the last axis (the NIfTI convention).
+    """
     final = root / case_id
     partial = root / f".{case_id}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     (partial / f"{case_id}_t1ce.nii.gz").write_bytes(nifti_gz_bytes(image))
     (partial / f"{case_id}_seg.nii.gz").write_bytes(nifti_gz_bytes(seg))
+    if graders is not None:
+        stacked = np.ascontiguousarray(np.moveaxis(graders.astype(np.uint8), 0, -1))
+        (partial / f"{case_id}{GRADERS_SUFFIX}").write_bytes(nifti_gz_bytes(stacked))
     if final.exists():
         shutil.rmtree(final)
     os.replace(partial, final)

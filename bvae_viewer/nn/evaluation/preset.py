@@ -23,6 +23,7 @@ GROUPS = (
     "mc_dropout",
     "ensemble",  # deep_ensemble, and tta on its first member
     "adae",  # adae, adae_x
+    "prob_unet",  # prob_unet, prob_unet_sup (supervised segmentation, grader masks)
 )
 
 

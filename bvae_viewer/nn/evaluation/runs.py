@@ -270,4 +270,8 @@ def group_rows(ctx: RunContext, group: str) -> list[RowRecord]:
         return ensemble_rows(ctx)
     if group == "adae":
         return adae_rows(ctx)
+    if group == "prob_unet":  # imported here: that module builds on this one
+        from bvae_viewer.nn.evaluation.prob_unet_rows import prob_unet_rows
+
+        return prob_unet_rows(ctx)
     raise ValueError(f"unknown evaluation group '{group}'")

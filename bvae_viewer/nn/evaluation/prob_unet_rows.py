@@ -1,0 +1,148 @@
+"""The Probabilistic U-Net rows: with and without the supervised uncertainty loss.
+
+Unlike every other row, this is supervised segmentation: it trains on the labelled slices
+(tumour and tumour-free) of the training cases, with several graders' masks per slice, not on
+normal slices alone. Its slice score is the predicted tumour area (the mean of the K samples'
+tumour probability over the brain, i.e. the soft tumour fraction of the slice), so slice
+ROC / PR AUC compare with the paper's Prob U-Net row; its uncertainty (the per-pixel variance
+across the K samples, as "aleatoric") drives the abstention metrics like the other rows'.
+The segmentation metrics (Dice, GED, diversity, uncertainty correlation) go in the row's
+metadata, measured on the same test slices where a grader marks tumour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from bvae_viewer.analysis.evaluation.segmentation import SegmentationTally
+from bvae_viewer.analysis.evaluation.store import RowRecord
+from bvae_viewer.nn.engine import slice_noise
+from bvae_viewer.nn.evaluation.preset import EvalPreset
+from bvae_viewer.nn.evaluation.prob_unet_data import GradedSlices, load_graded
+from bvae_viewer.nn.evaluation.runs import RunContext, preset_options, score_row
+from bvae_viewer.nn.evaluation.scoring import MapFn, slice_key
+from bvae_viewer.nn.prob_unet import ProbUNet, ProbUNetConfig, sample_variance
+from bvae_viewer.nn.prob_unet_train import train_prob_unet
+
+# Weight of the supervised variance loss (normalised MSE, see prob_unet.uncertainty_loss)
+# against the per-pixel BCE.
+SUPERVISED_WEIGHT = 1.0
+# The U-Net's learning-rate warm-up: the preset's 200 steps are most of a quick budget.
+LR_WARMUP_STEPS = 20
+ROWS = (("prob_unet", 0.0), ("prob_unet_sup", SUPERVISED_WEIGHT))
+
+
+def prob_unet_config(preset: EvalPreset) -> ProbUNetConfig:
+    """Levels down to 8-16 px; the quick preset's narrow widths when it narrows the VAEs."""
+    channels: tuple[int, ...] = (16, 32, 64, 128)
+    if "channels" in preset.config_overrides:
+        channels = tuple(preset.config_overrides["channels"])
+    levels = max(2, min(len(channels), int(np.log2(preset.image_size / 8)) + 1))
+    return ProbUNetConfig(image_size=preset.image_size, channels=channels[:levels])
+
+
+def prob_unet_maps(net: ProbUNet, samples: int, seed: int, device: torch.device) -> MapFn:
+    """K prior samples per slice (noise fixed per slice): mean probability and its variance."""
+    net = net.to(device).eval()
+    latent = net.config.latent_dim
+
+    def run(x: torch.Tensor, keys: Sequence[int]) -> dict[str, torch.Tensor]:
+        noise = torch.stack([slice_noise(seed, k, samples, latent) for k in keys]).to(x.device)
+        probs = net.prior_samples(x, noise)
+        variance = sample_variance(probs)
+        return {
+            "error": probs.mean(dim=1),  # the score: predicted tumour area over the brain
+            "aleatoric": variance,
+            "epistemic": torch.zeros_like(variance),  # no weight uncertainty in this model
+        }
+
+    return run
+
+
+@torch.inference_mode()
+def segmentation_metrics(
+    net: ProbUNet, graded: GradedSlices, samples: int, seed: int, device: torch.device
+) -> dict[str, Any]:
+    """Dice, GED, diversity and uncertainty correlation on slices where a grader marks tumour."""
+    net = net.to(device).eval()
+    tally = SegmentationTally()
+    marked = np.flatnonzero(graded.graders.reshape(len(graded), -1).any(axis=1))
+    for start in range(0, len(marked), 16):
+        idx = marked[start : start + 16]
+        keys = [slice_key(str(graded.case_ids[i]), int(graded.slice_index[i])) for i in idx]
+        noise = torch.stack([slice_noise(seed, k, samples, net.config.latent_dim) for k in keys])
+        x = torch.from_numpy(graded.images[idx]).unsqueeze(1).to(device)
+        probs = net.prior_samples(x, noise.to(device))
+        variance = sample_variance(probs).cpu().numpy()
+        probs = probs.cpu().numpy()
+        for j, i in enumerate(idx):
+            tally.add(
+                probs[j], graded.grader_masks(i), graded.tumour[i], variance[j], graded.brain[i]
+            )
+    return tally.summary()
+
+
+def _train(ctx: RunContext, config: ProbUNetConfig, train: GradedSlices) -> tuple[ProbUNet, dict]:
+    p = ctx.preset
+    options = replace(preset_options(ctx, ctx.seed), lr_warmup_steps=LR_WARMUP_STEPS)
+    ctx.log(f"training {config.name} (supervised segmentation, budget {p.budget_s:.0f} s)")
+    result = train_prob_unet(
+        config, train.images, train.graders, train.n_graders, options, progress=p.progress_bars
+    )
+    ctx.log(f"  {result.epochs_run} epochs, {result.steps} steps, stopped by {result.stopped}")
+    training = {
+        "epochs_run": result.epochs_run,
+        "steps": result.steps,
+        "stopped": result.stopped,
+        "seconds": round(result.seconds, 1),
+        "final_losses": result.history[-1] if result.history else None,
+        "first_losses": result.history[0] if result.history else None,
+        "n_train_slices": len(train),
+        "n_train_tumour_slices": int(train.tumour.reshape(len(train), -1).any(axis=1).sum()),
+    }
+    return result.network, training
+
+
+def prob_unet_rows(ctx: RunContext) -> list[RowRecord]:
+    """Two Prob U-Nets on the same labelled training slices; scored like every other row."""
+    size, samples = ctx.preset.image_size, ctx.preset.samples
+    ctx.log("loading training and test cases with their grader masks")
+    train = load_graded(ctx.data.split.train, size)
+    test = load_graded(
+        [c for c in ctx.data.split.test], size, {c.case_id: c.slice_index for c in ctx.data.test}
+    )
+    graders = {
+        "n": train.n_graders,
+        "source": {"train": train.source, "test": test.source},
+        "note": "stored beside the seg (CASE_graders.nii.gz)"
+        if {train.source, test.source} == {"stored"}
+        else "generated here from the seg with a fixed seed (no stored grader masks)",
+    }
+    rows = []
+    for name, weight in ROWS:
+        config = replace(prob_unet_config(ctx.preset), name=name, uncertainty_weight=weight)
+        net, training = _train(ctx, config, train)
+        seg = segmentation_metrics(net, test, samples, ctx.seed, ctx.device)
+        meta = {
+            "config": asdict(config),
+            "training": training,
+            "parameters_m": sum(p.numel() for p in net.parameters()) / 1e6,
+            "segmentation": seg,
+            "graders": graders,
+            "supervised": "trained on labelled slices (tumour and tumour-free) of the training "
+            "cases with grader masks; the other rows learn from normal slices only",
+            "score": "predicted tumour area: mean over the brain of the samples' mean tumour "
+            "probability",
+        }
+        maps = prob_unet_maps(net, samples, ctx.seed, ctx.device)
+        rows.append(score_row(ctx, name, maps, size, meta, alpha=1.0))
+        ctx.log(
+            f"  {name}: Dice {seg['dice_mean']}, GED {seg['ged']}, diversity "
+            f"{seg['diversity']}, uncertainty r {seg['uncertainty_corr']}"
+        )
+    return rows
