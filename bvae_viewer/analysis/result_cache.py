@@ -65,6 +65,7 @@ class CacheKey:
     model_sha256: str  # the weights file
     model_config: str  # sha256 of the model's config as read from model.json
     alpha: float  # eq. 15's weight: lives in model.json, not in the weights
+    reduction: str  # eq. 15's A_pixel reduction (mean | peak): model.json too
     samples: int  # K
     seed: int  # the engine's noise seed
     device_kind: str  # device, threads, torch: kernels differ in their last digits
@@ -87,6 +88,7 @@ def make_key(
     samples: int,
     seed: int,
     device_kind: str,
+    reduction: str = "mean",
 ) -> CacheKey:
     """The key of one analysis (nn/pipeline.cache_key_for fills it from a bundle and engine)."""
     return CacheKey(
@@ -95,6 +97,7 @@ def make_key(
         model_sha256=model_sha256,
         model_config=_json_digest(dict(model_config)),
         alpha=float(alpha),
+        reduction=reduction,
         samples=int(samples),
         seed=int(seed),
         device_kind=device_kind,

@@ -138,6 +138,7 @@ def cache_key_for(
         model_sha256=bundle.info.sha256,
         model_config=bundle.info.config,
         alpha=engine.alpha,
+        reduction=engine.reduction,
         samples=engine.samples,
         seed=engine.seed,
         device_kind=device_kind(engine.device),

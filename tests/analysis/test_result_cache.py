@@ -116,6 +116,7 @@ def test_the_key_changes_with_everything_that_changes_the_result():
         key_for(stack, case_hash="d" * 64),
         key_for(stack, seed=1),
         key_for(stack, alpha=0.41),
+        key_for(stack, reduction="peak"),
         key_for(stack, device_kind="cuda NVIDIA H200, torch 2.13.0"),
         key_for(stack, model_config={"name": "fast", "latent_dim": 128}),
         replace(base, format=base.format + 1),
