@@ -28,6 +28,10 @@ ROWS: dict[str, tuple[str, float | None, str]] = {
     "tta": ("test-time augmentation", None, ""),
     "adae": ("ADAE (score: D(G(x)) vs G(x))", 0.892, "ADAE paper, BraTS2017"),
     "adae_x": ("ADAE (score: D(G(x)) vs x)", 0.892, "ADAE paper, BraTS2017"),
+    "rd": ("Reverse Distillation, one student", None, ""),
+    "rd_ensemble": ("Reverse Distillation, ensemble", None, ""),
+    "rd_mc_dropout": ("Reverse Distillation, MC dropout", None, ""),
+    "rd_tta": ("Reverse Distillation, test-time augmentation", None, ""),
 }
 ABLATIONS = ("no_attention", "no_aleatoric", "no_epistemic", "deterministic_ae")
 BASELINES = ("mc_dropout", "deep_ensemble", "tta", "adae", "adae_x")

@@ -15,6 +15,7 @@ from bvae_viewer.analysis.evaluation.markdown import (
     sig4,
     table,
 )
+from bvae_viewer.analysis.evaluation.rd_report import rd_section
 from bvae_viewer.analysis.evaluation.summary import REVIEW_FRACTIONS
 
 
@@ -408,6 +409,7 @@ def render_report(metrics: dict[str, Any]) -> str:
     lines += _comparison(rows, paper.ABLATIONS, base, "Ablations (same data, same budget)")
     lines += _comparison(rows, paper.BASELINES, base, "Baselines (same data, same budget)")
     lines += _abstention(rows)
+    lines += rd_section(rows)
     lines += _quintiles(rows)
     lines += _speed(rows)
     plots = metrics.get("plots", [])

@@ -23,6 +23,7 @@ GROUPS = (
     "mc_dropout",
     "ensemble",  # deep_ensemble, and tta on its first member
     "adae",  # adae, adae_x
+    "reverse_distillation",  # rd, rd_ensemble, rd_mc_dropout, rd_tta (rd_rows.py)
 )
 
 

@@ -22,6 +22,7 @@ from bvae_viewer.nn.config import ModelConfig
 from bvae_viewer.nn.evaluation.adae import adae_config, adae_maps, train_adae
 from bvae_viewer.nn.evaluation.data import EvalCase, EvalData
 from bvae_viewer.nn.evaluation.preset import EvalPreset
+from bvae_viewer.nn.evaluation.rd_rows import rd_rows
 from bvae_viewer.nn.evaluation.scoring import (
     MapFn,
     engine_seconds_per_volume,
@@ -270,4 +271,6 @@ def group_rows(ctx: RunContext, group: str) -> list[RowRecord]:
         return ensemble_rows(ctx)
     if group == "adae":
         return adae_rows(ctx)
+    if group == "reverse_distillation":
+        return rd_rows(ctx)
     raise ValueError(f"unknown evaluation group '{group}'")
