@@ -25,9 +25,11 @@ from bvae_viewer.analysis.evaluation import paper
 from bvae_viewer.analysis.evaluation.store import ResultStore
 from bvae_viewer.analysis.model_info import MODEL_JSON
 from bvae_viewer.data.brats import find_cases
+from bvae_viewer.data.mvtec import is_mvtec_category
 from bvae_viewer.nn.bundle import Bundle, load_bundle
 from bvae_viewer.nn.device import choose_device, device_label
 from bvae_viewer.nn.evaluation.data import EvalCase, EvalData, load_eval_data
+from bvae_viewer.nn.evaluation.mvtec_data import load_mvtec_eval_data
 from bvae_viewer.nn.evaluation.preset import EvalPreset, get_preset
 from bvae_viewer.nn.evaluation.runs import RunContext, bundled_rows, group_rows
 from bvae_viewer.paths import model_dir as bundled_model_dir
@@ -162,9 +164,12 @@ def run_evaluate(
     chosen = get_preset(preset)  # ValueError for an unknown name
     dev = choose_device(device)  # DeviceError when CUDA is asked for and missing
     bundle, model_note = _given_model(Path(model_dir), dev)
-    find_cases(data_dir)  # a bad folder fails here, before any output (DatasetError: exit 2)
+    mvtec = is_mvtec_category(Path(data_dir))  # MVTec AD layout: CATEGORY/train/good, test
+    if not mvtec:
+        find_cases(data_dir)  # a bad folder fails here, before any output (DatasetError: exit 2)
     log(f"evaluate: preset {chosen.name}, {device_label(dev)}, data {data_dir}")
-    data = load_eval_data(Path(data_dir), chosen, seed)
+    load = load_mvtec_eval_data if mvtec else load_eval_data
+    data = load(Path(data_dir), chosen, seed)
     log(
         f"{len(data.split.train)} train / {len(data.split.val)} val / {len(data.split.test)} "
         f"test cases; {len(data.train.images)} normal training slices; "

@@ -30,6 +30,10 @@ ROWS: dict[str, tuple[str, float | None, str]] = {
     "adae_x": ("ADAE (score: D(G(x)) vs x)", 0.892, "ADAE paper, BraTS2017"),
     "prob_unet": ("Prob U-Net (score: tumour area)", 0.813, "paper comparison"),
     "prob_unet_sup": ("Prob U-Net + grader-variance loss", 0.813, "paper comparison"),
+    "rd": ("Reverse Distillation, one student", None, ""),
+    "rd_ensemble": ("Reverse Distillation, ensemble", None, ""),
+    "rd_mc_dropout": ("Reverse Distillation, MC dropout", None, ""),
+    "rd_tta": ("Reverse Distillation, test-time augmentation", None, ""),
 }
 ABLATIONS = ("no_attention", "no_aleatoric", "no_epistemic", "deterministic_ae")
 BASELINES = ("mc_dropout", "deep_ensemble", "tta", "adae", "adae_x")

@@ -16,6 +16,7 @@ from bvae_viewer.analysis.evaluation.markdown import (
     table,
 )
 from bvae_viewer.analysis.evaluation.prob_unet_report import prob_unet_section
+from bvae_viewer.analysis.evaluation.rd_report import rd_section
 from bvae_viewer.analysis.evaluation.summary import REVIEW_FRACTIONS
 
 
@@ -410,6 +411,7 @@ def render_report(metrics: dict[str, Any]) -> str:
     lines += _comparison(rows, paper.BASELINES, base, "Baselines (same data, same budget)")
     lines += prob_unet_section(rows)
     lines += _abstention(rows)
+    lines += rd_section(rows)
     lines += _quintiles(rows)
     lines += _speed(rows)
     plots = metrics.get("plots", [])

@@ -24,6 +24,7 @@ GROUPS = (
     "ensemble",  # deep_ensemble, and tta on its first member
     "adae",  # adae, adae_x
     "prob_unet",  # prob_unet, prob_unet_sup (supervised segmentation, grader masks)
+    "reverse_distillation",  # rd, rd_ensemble, rd_mc_dropout, rd_tta (rd_rows.py)
 )
 
 

@@ -22,6 +22,7 @@ from bvae_viewer.nn.config import ModelConfig
 from bvae_viewer.nn.evaluation.adae import adae_config, adae_maps, train_adae
 from bvae_viewer.nn.evaluation.data import EvalCase, EvalData
 from bvae_viewer.nn.evaluation.preset import EvalPreset
+from bvae_viewer.nn.evaluation.rd_rows import rd_rows
 from bvae_viewer.nn.evaluation.scoring import (
     MapFn,
     engine_seconds_per_volume,
@@ -274,4 +275,6 @@ def group_rows(ctx: RunContext, group: str) -> list[RowRecord]:
         from bvae_viewer.nn.evaluation.prob_unet_rows import prob_unet_rows
 
         return prob_unet_rows(ctx)
+    if group == "reverse_distillation":
+        return rd_rows(ctx)
     raise ValueError(f"unknown evaluation group '{group}'")
