@@ -82,20 +82,34 @@ def reconstruction_maps(
 
 
 def peak_pixel_score(pixel_score: np.ndarray, mask: np.ndarray) -> float:
-    """Largest median-filtered A_pixel in the brain, its outer PEAK_ERODE_PX pixels left out."""
+    """Largest median-filtered A_pixel in the brain, its outer PEAK_ERODE_PX pixels left out.
+
+    Outside pixels count as 0, so a peak needs support from inside the brain. Equal to the
+    maximum over the inner brain of ``ndimage.median_filter(..., mode="constant")``, without
+    filtering the whole slice (which cost about as much as the network's share of a slice).
+    """
     inner = ndimage.binary_erosion(mask, _CROSS, iterations=PEAK_ERODE_PX)
     if inner.sum() < PEAK_MEDIAN_PX**2:
         inner = mask  # a small section: keep it whole rather than score nothing
     rows, cols = np.nonzero(inner)
-    pad = PEAK_MEDIAN_PX // 2
-    box = (
-        slice(max(rows.min() - pad, 0), rows.max() + pad + 1),
-        slice(max(cols.min() - pad, 0), cols.max() + pad + 1),
-    )
+    box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
     inside = inner[box]
-    # Outside pixels count as 0, so a peak needs support from inside the brain.
-    filtered = ndimage.median_filter(np.where(inside, pixel_score[box], 0.0), PEAK_MEDIAN_PX)
-    return float(filtered[inside].max())
+    k, pad = PEAK_MEDIAN_PX, PEAK_MEDIAN_PX // 2
+    values = np.where(inner, pixel_score, 0.0).astype(np.float32)
+    padded = np.pad(values, pad)[
+        box[0].start : box[0].stop + 2 * pad, box[1].start : box[1].stop + 2 * pad
+    ]
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k))  # a view, no copy
+    # The answer is at least the median around the highest local mean; only windows with
+    # a majority of values that high can beat it, and usually few do.
+    local_mean = ndimage.uniform_filter(padded, k, mode="constant")[pad:-pad, pad:-pad]
+    first = np.unravel_index(np.argmax(np.where(inside, local_mean, -np.inf)), inside.shape)
+    best = float(np.median(windows[first]))
+    above = ndimage.uniform_filter((padded >= best).astype(np.float32), k, mode="constant")
+    candidates = inside & (np.rint(above[pad:-pad, pad:-pad] * k * k) > k * k // 2)
+    if candidates.any():
+        best = max(best, float(np.median(windows[candidates].reshape(-1, k * k), axis=1).max()))
+    return best
 
 
 def anomaly_score(

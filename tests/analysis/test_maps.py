@@ -84,3 +84,27 @@ def test_score_slice_uses_the_chosen_reduction():
     assert mean.anomaly_score == mean.pixel_score_mean < 2.0
     assert peak.anomaly_score == peak.pixel_score_peak == 9.0
     assert peak.pixel_score_mean == mean.pixel_score_mean
+
+
+def test_peak_equals_the_maximum_of_the_median_filtered_inner_brain():
+    from bvae_viewer.analysis.maps import PEAK_ERODE_PX, PEAK_MEDIAN_PX, peak_pixel_score
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:64, :64]
+    for trial in range(40):
+        cy, cx = rng.integers(10, 54, 2)
+        a, b = rng.integers(6, 30, 2)
+        mask = ((yy - cy) / a) ** 2 + ((xx - cx) / b) ** 2 < 1
+        pix = rng.gamma(1.0, 1.0, mask.shape).astype(np.float32)
+        pix[cy - 2 : cy + 3, cx - 2 : cx + 2] += rng.uniform(2, 40)
+        if trial % 4 == 0:
+            pix = np.round(pix)  # ties
+        inner = ndimage.binary_erosion(
+            mask, ndimage.generate_binary_structure(2, 1), iterations=PEAK_ERODE_PX
+        )
+        if inner.sum() < PEAK_MEDIAN_PX**2:
+            inner = mask
+        filtered = ndimage.median_filter(
+            np.where(inner, pix, 0.0), PEAK_MEDIAN_PX, mode="constant"
+        )
+        assert peak_pixel_score(pix, mask) == float(filtered[inner].max())
