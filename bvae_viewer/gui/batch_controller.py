@@ -280,7 +280,9 @@ class BatchController(QObject):
             if w.case is not slot.analysed.case:
                 self._leave_window_run()
                 a = slot.analysed
-                w.show_analysed(a.case, a.results, self.bundle, a.device_label, a.timings)
+                w.show_analysed(
+                    a.case, a.results, self.bundle, a.device_label, a.timings, a.from_cache
+                )
             return
         if slot.in_window:
             return  # already being analysed on screen
@@ -336,7 +338,9 @@ class BatchController(QObject):
         )
         if complete:
             slot.in_window = False
-            analysed = AnalysedCase(w.case, tuple(w.results), w.device_name, summary.timings)
+            analysed = AnalysedCase(
+                w.case, tuple(w.results), w.device_name, summary.timings, summary.from_cache
+            )
             self._finish(slot, analysed)
             self.refresh()
         elif ours and summary.failed:  # unreadable after all: the window said why

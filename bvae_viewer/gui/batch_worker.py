@@ -18,11 +18,12 @@ from pathlib import Path
 from PySide6.QtCore import QThread, Signal
 
 from bvae_viewer.gui import strings
+from bvae_viewer.gui.cached_run import AnySlice, CachedRun
 from bvae_viewer.gui.worker import MODEL_ERRORS, LoadedCase, outward_order, prepare_case
 from bvae_viewer.io import VolumeError
 from bvae_viewer.nn.bundle import Bundle, load_bundle
 from bvae_viewer.nn.device import DeviceError
-from bvae_viewer.nn.engine import EngineError, InferenceEngine, SliceResult
+from bvae_viewer.nn.engine import EngineError, InferenceEngine
 from bvae_viewer.review.batch import BatchCase
 
 
@@ -31,9 +32,10 @@ class AnalysedCase:
     """A case with every slice analysed: what the window shows without running the model."""
 
     case: LoadedCase
-    results: tuple[SliceResult, ...]  # by stack position
-    device_label: str
+    results: tuple[AnySlice, ...]  # by stack position
+    device_label: str  # where the results were computed
     timings: dict[str, float] = field(default_factory=dict)
+    from_cache: bool = False  # read from the result cache: no model ran for it
 
 
 @dataclass
@@ -175,11 +177,12 @@ class BatchWorker(QThread):
             self._fail(position, strings.BATCH_CASE_ERROR.format(reason=exc))
             return
         self.case_loaded.emit(position, loaded)
-        results: list[SliceResult | None] = [None] * len(loaded.stack)
+        results: list[AnySlice | None] = [None] * len(loaded.stack)
         t0 = time.perf_counter()
         try:
             order = outward_order(len(loaded.stack), loaded.start)
-            for result in engine.run(loaded.stack, order=order, cancel=self._case_cancel):
+            run = CachedRun(engine, loaded.stack, loaded.fingerprint, order, self._case_cancel)
+            for result in run:
                 results[result.position] = result
                 self._resume.wait()  # paused between engine batches: the window has the CPU
                 if self._case_cancel.is_set():
@@ -187,7 +190,9 @@ class BatchWorker(QThread):
         except EngineError as exc:  # this case only (e.g. out of memory): the batch goes on
             self._fail(position, str(exc))
             return
-        timings["inference"] = time.perf_counter() - t0
+        timings["cache_read" if run.from_cache else "inference"] = time.perf_counter() - t0
+        if not self._case_cancel.is_set():
+            run.store()  # before the case is done: a batch reopened later is read, not run
         with self._lock:
             self._current = None
         if self._case_cancel.is_set() or any(r is None for r in results):
@@ -195,7 +200,8 @@ class BatchWorker(QThread):
             return
         self.summary.analysed += 1
         finished = tuple(r for r in results if r is not None)
-        self.case_done.emit(position, AnalysedCase(loaded, finished, engine.device_label, timings))
+        analysed = AnalysedCase(loaded, finished, run.device_label, timings, run.from_cache)
+        self.case_done.emit(position, analysed)
 
     def _fail(self, position: int, reason: str) -> None:
         with self._lock:

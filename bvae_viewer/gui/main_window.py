@@ -66,7 +66,8 @@ class MainWindow(WindowLayout):
         self.decisions: list[Decision | None] = []
         self.case_result = None  # CaseResult, once every slice of the case is analysed
         self.auto_levels: tuple[float, float] | None = None  # the volume's automatic W/L
-        self.device_name = ""
+        self.device_name = ""  # where the results on screen were computed (reports say it)
+        self.from_cache = False  # they were read from the result cache: no model ran
         self.last_error: str | None = None
         self.error_box: QMessageBox | None = None
         self.screenshot_path: Path | None = None
@@ -230,12 +231,15 @@ class MainWindow(WindowLayout):
         self.case_loaded.emit(case)
         self._refresh_profile()
 
-    def _on_model(self, bundle, device_label: str) -> None:
+    def _on_model(self, bundle, device_label: str, from_cache: bool) -> None:
         if self._current():
-            self.adopt_model(bundle, device_label)
+            self.adopt_model(bundle, device_label, from_cache)
 
-    def adopt_model(self, bundle, device_label: str) -> None:
+    def adopt_model(self, bundle, device_label: str, from_cache: bool = False) -> None:
         """The model of what is on screen: calibrated thresholds, map levels, status bar.
+
+        from_cache: the results were read from the result cache, computed on device_label;
+        the status bar says so, so that no one takes them for a run on this machine now.
 
         A case of the open batch keeps the thresholds in force (the batch is sorted by them);
         any other volume starts from the model's calibrated ones.
@@ -248,8 +252,9 @@ class MainWindow(WindowLayout):
             self.policy = TriagePolicy.from_calibration(cal)
         self.grid.set_map_levels(cal.map_levels)
         self.profile.set_thresholds(*self.thresholds())
-        self.device_name = device_label
-        self.device_label.setText(strings.STATUS_DEVICE.format(device=device_label))
+        self.device_name, self.from_cache = device_label, from_cache
+        where = strings.DEVICE_FROM_CACHE.format(device=device_label) if from_cache else None
+        self.device_label.setText(strings.STATUS_DEVICE.format(device=where or device_label))
         self.model_label.setText(
             strings.STATUS_MODEL_ID.format(name=bundle.info.name, hash=bundle.info.short_hash)
         )
@@ -285,33 +290,46 @@ class MainWindow(WindowLayout):
             self._finish(summary)
 
     def show_analysed(
-        self, case: LoadedCase, results, bundle, device_label: str, timings=None
+        self,
+        case: LoadedCase,
+        results,
+        bundle,
+        device_label: str,
+        timings=None,
+        from_cache: bool = False,
     ) -> None:
         """Show a case whose every slice was analysed elsewhere (in a batch): no model run."""
         self._retire_worker()
         self._show_loaded(case)
-        self.adopt_model(bundle, device_label)
+        self.adopt_model(bundle, device_label, from_cache)
         for result in results:
             self._take_slice(result)
-        self._finish(RunSummary(analysed=len(results), timings=dict(timings or {})))
+        summary = RunSummary(
+            analysed=len(results), timings=dict(timings or {}), from_cache=from_cache
+        )
+        self._finish(summary)
 
     def _finish(self, summary: RunSummary) -> None:
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self._retriage()  # with every slice in: the case call and the out-of-distribution check
         t = summary.timings
+        load, prep = t.get("load", 0.0), t.get("preprocess", 0.0)
         if "inference" in t:
             self.timing_label.setText(
-                strings.STATUS_TIMINGS.format(
-                    load=t.get("load", 0.0), prep=t.get("preprocess", 0.0), infer=t["inference"]
-                )
+                strings.STATUS_TIMINGS.format(load=load, prep=prep, infer=t["inference"])
+            )
+        elif "cache_read" in t:
+            self.timing_label.setText(
+                strings.STATUS_TIMINGS_CACHED.format(load=load, prep=prep, read=t["cache_read"])
             )
         if summary.cancelled:
             self.statusBar().showMessage(strings.STATUS_CANCELLED)
         elif not summary.failed:
             counts = {d: sum(1 for x in self.decisions if x == d) for d in Decision}
+            done = strings.STATUS_DONE_CACHED if summary.from_cache else strings.STATUS_DONE
             self.statusBar().showMessage(
-                strings.STATUS_DONE.format(
+                done.format(
                     flagged=counts[Decision.FLAGGED],
                     review=counts[Decision.REVIEW],
                     normal=counts[Decision.NORMAL],

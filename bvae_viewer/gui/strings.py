@@ -95,13 +95,20 @@ STATUS_READY = "Open a volume: File > Open, drag a file here, or File > Open the
 STATUS_LOADING = "Loading {name}..."
 STATUS_PREPROCESSING = "Preparing slices..."
 STATUS_MODEL = "Loading the model..."
+STATUS_CACHE_LOOKUP = "Looking for a stored result of this volume..."
 STATUS_ANALYSING = "Analysing {done} / {total} slices"
 STATUS_DONE = "Analysis finished: {flagged} flagged, {review} for review, {normal} normal slices."
+STATUS_DONE_CACHED = (
+    "Stored result shown, the model did not run: {flagged} flagged, {review} for review, "
+    "{normal} normal slices."
+)
 STATUS_CANCELLED = "Analysis cancelled; slices analysed so far are shown."
 STATUS_DEVICE = "Device: {device}"
+DEVICE_FROM_CACHE = "from cache, computed on {device}"
 STATUS_MODEL_ID = "Model: {name} ({hash})"
 STATUS_NO_MODEL = "Model: not loaded"
 STATUS_TIMINGS = "Load {load:.1f} s, preparation {prep:.1f} s, analysis {infer:.1f} s"
+STATUS_TIMINGS_CACHED = "Load {load:.1f} s, preparation {prep:.1f} s, read from cache {read:.1f} s"
 CANCEL = "Cancel"
 SCREENSHOT_SAVED = "Screenshot saved to {path}"
 

@@ -14,6 +14,7 @@ from PySide6.QtCore import QThread, Signal
 from bvae_viewer.analysis.model_info import ModelInfoError
 from bvae_viewer.data.preprocess import SliceStack, preprocess_volume
 from bvae_viewer.gui import strings
+from bvae_viewer.gui.cached_run import CachedRun
 from bvae_viewer.io import VolumeError, load_volume
 from bvae_viewer.io.volume import PatientIdentity, VolumeMetadata
 from bvae_viewer.nn.bundle import Bundle, WeightsError, load_bundle
@@ -46,6 +47,7 @@ class RunSummary:
     failed: bool = False
     analysed: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    from_cache: bool = False  # the slices were read from the result cache: no model ran
 
 
 def start_slice(stack: SliceStack) -> int:
@@ -93,8 +95,9 @@ class AnalysisWorker(QThread):
 
     stage = Signal(str)
     loaded = Signal(object)  # LoadedCase
-    model_ready = Signal(object, str)  # Bundle, device label
-    slice_done = Signal(object)  # SliceResult(position, maps, scores)
+    # Bundle, device label (where the results are or were computed), from the result cache
+    model_ready = Signal(object, str, bool)
+    slice_done = Signal(object)  # SliceResult or CachedSlice (position, maps, scores)
     progress = Signal(int, int)  # done, total
     failed = Signal(str, str)  # dialog title, one clear sentence
     done = Signal(object)  # RunSummary, always emitted last
@@ -155,18 +158,23 @@ class AnalysisWorker(QThread):
         timings = self.summary.timings
         t2 = time.perf_counter()
         engine = InferenceEngine(self.bundle, device=self.device, samples=self.samples)
-        self.device_label = engine.device_label
-        self.model_ready.emit(self.bundle, engine.device_label)
         self.order = outward_order(len(stack), first)
+        self.stage.emit(strings.STATUS_CACHE_LOOKUP)
+        run = CachedRun(engine, stack, case.fingerprint, self.order, self._cancel)
+        self.device_label = run.device_label
+        self.summary.from_cache = run.from_cache
+        self.model_ready.emit(self.bundle, run.device_label, run.from_cache)
         total = len(stack)
         self.progress.emit(0, total)
-        for result in engine.run(stack, order=self.order, cancel=self._cancel):
+        for result in run:
             self.summary.analysed += 1
             self.slice_done.emit(result)
             self.progress.emit(self.summary.analysed, total)
             if self._cancel.is_set():
                 break
-        timings["inference"] = time.perf_counter() - t2
+        timings["cache_read" if run.from_cache else "inference"] = time.perf_counter() - t2
+        if not self._cancel.is_set():  # a cancelled run has slices missing: nothing to keep
+            run.store()  # a complete fresh run, off the GUI thread (some 25 MB)
 
     def _ensure_bundle(self) -> bool:
         if self.bundle is not None:

@@ -24,6 +24,7 @@ from bvae_viewer.gui.main_window import MainWindow
 from bvae_viewer.gui.settings import GuiSettings
 from bvae_viewer.nn.bundle import save_bundle
 from bvae_viewer.nn.config import ModelConfig
+from bvae_viewer.nn.engine import InferenceEngine
 from bvae_viewer.nn.network import build_network
 from tests.volumes import brain_phantom, write_nifti
 
@@ -64,6 +65,20 @@ def long_volume_path(tmp_path_factory) -> Path:
     """More slices, so a run lasts long enough to be cancelled midway."""
     image, _seg = brain_phantom(shape=(64, 72, 96), tumour=True, seed=2)
     return write_nifti(tmp_path_factory.mktemp("vol") / "long_t1ce.nii.gz", image)
+
+
+@pytest.fixture
+def engine_runs(monkeypatch) -> list[int]:
+    """Every InferenceEngine.run call (the real engine, counted): a model run, not a cache read."""
+    runs: list[int] = []
+    real_run = InferenceEngine.run
+
+    def counting_run(self, *args, **kwargs):
+        runs.append(1)
+        yield from real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(InferenceEngine, "run", counting_run)
+    return runs
 
 
 def running_threads() -> list[QThread]:

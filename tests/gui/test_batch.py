@@ -13,7 +13,6 @@ from bvae_viewer import paths
 from bvae_viewer.gui.panels_grid import PANELS, panel_image
 from bvae_viewer.gui.queue_items import queue_items
 from bvae_viewer.io import VolumeError, load_volume
-from bvae_viewer.nn.engine import InferenceEngine
 from bvae_viewer.review.batch import CaseStatus
 from bvae_viewer.review.store import DB_NAME, ReviewStore
 from tests.gui.batchkit import CORRUPT_NAME, write_batch
@@ -28,20 +27,6 @@ GROUPS = {"review": 0, "unreadable": 1, "flagged": 2, "normal": 3}
 @pytest.fixture(scope="module")
 def batch_folder(tmp_path_factory):
     return write_batch(tmp_path_factory.mktemp("batch") / "reading_list")
-
-
-@pytest.fixture
-def engine_runs(monkeypatch) -> list[int]:
-    """Every InferenceEngine.run call (the real engine, counted)."""
-    runs: list[int] = []
-    real_run = InferenceEngine.run
-
-    def counting_run(self, *args, **kwargs):
-        runs.append(1)
-        yield from real_run(self, *args, **kwargs)
-
-    monkeypatch.setattr(InferenceEngine, "run", counting_run)
-    return runs
 
 
 def open_batch_and_wait(qtbot, window, folder):
