@@ -6,6 +6,7 @@ patient (case folder), never by slice: slices of one brain are far from independ
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,3 +135,22 @@ def normal_slices(cases: list[LabelledCase]) -> TrainingSlices:
     if not images:
         raise DatasetError("No normal slices with brain were found for training.")
     return TrainingSlices(np.concatenate(images), np.concatenate(masks), np.asarray(ids))
+
+
+def synthetic_source(root: Path) -> dict[str, object] | None:
+    """Generator and seed of a synthetic folder (from its manifest.json); None otherwise.
+
+    Synthetic case IDs repeat across seeds (SYN_00000 in every set), so whether a model has
+    seen a case needs the seed as well as the ID.
+    """
+    manifest = Path(root) / "manifest.json"
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not str(data.get("generator", "")).startswith(
+        "bvae_viewer.data.synth"
+    ):
+        return None
+    return {"generator": data["generator"], "seed": data.get("seed")}
+

@@ -24,7 +24,7 @@ import torch
 from bvae_viewer.analysis.evaluation import paper
 from bvae_viewer.analysis.evaluation.store import ResultStore
 from bvae_viewer.analysis.model_info import MODEL_JSON
-from bvae_viewer.data.brats import find_cases
+from bvae_viewer.data.brats import find_cases, synthetic_source
 from bvae_viewer.data.mvtec import is_mvtec_category
 from bvae_viewer.nn.bundle import Bundle, load_bundle
 from bvae_viewer.nn.device import choose_device, device_label
@@ -66,7 +66,18 @@ def _given_model(model_dir: Path, device: torch.device) -> tuple[Bundle | None, 
 
 
 def _unseen_test_cases(bundle: Bundle, data: EvalData) -> tuple[list[EvalCase], str]:
-    """Test cases the given model neither trained nor calibrated on (model.json lists them)."""
+    """Test cases the given model neither trained nor calibrated on (model.json lists them).
+
+    Synthetic sets reuse their IDs under every seed: cases of a set made with another seed
+    than the model's training set are all unseen, whatever their IDs.
+    """
+    trained_on = bundle.info.training.get("data_source")
+    here = synthetic_source(data.root)
+    if trained_on and here and trained_on.get("seed") != here.get("seed"):
+        return list(data.test), (
+            f"The given model trained on synthetic seed {trained_on.get('seed')}; this "
+            f"data is seed {here.get('seed')}: every test case is new to it, IDs apart."
+        )
     cases = bundle.info.training.get("cases", {})
     seen = set(cases.get("train", [])) | set(cases.get("val", []))
     unseen = [c for c in data.test if c.case_id not in seen]

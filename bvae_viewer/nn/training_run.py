@@ -19,7 +19,14 @@ import torch
 from bvae_viewer.analysis.calibrate import ValidationCase, calibrate, rescore
 from bvae_viewer.analysis.metrics import slice_metrics
 from bvae_viewer.analysis.model_info import ModelInfo
-from bvae_viewer.data.brats import LabelledCase, find_cases, load_case, normal_slices, split_cases
+from bvae_viewer.data.brats import (
+    LabelledCase,
+    find_cases,
+    load_case,
+    normal_slices,
+    split_cases,
+    synthetic_source,
+)
 from bvae_viewer.nn.bundle import Bundle, load_bundle, save_bundle
 from bvae_viewer.nn.config import ModelConfig
 from bvae_viewer.nn.engine import InferenceEngine
@@ -152,6 +159,7 @@ def train_bundle(
         training={
             "command": command,
             "data": str(data_dir),
+            "data_source": synthetic_source(data_dir),
             "split_seed": split_seed,
             "init_from": None if init_from is None else str(init_from),
             "cases": {
