@@ -175,3 +175,32 @@ def test_bad_input_is_one_clear_error(tmp_path):
         with pytest.raises(DatasetError, match="at least 5 cases"):
             run_evaluate(tmp_path / "few", tmp_path / "out", bundled, device="cpu")
     assert not (tmp_path / "out").exists()  # nothing written for bad input
+
+
+def test_given_model_rows_use_only_cases_it_never_saw(tmp_path):
+    import json
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from bvae_viewer.data.brats import synthetic_source
+    from bvae_viewer.nn.evaluate import _unseen_test_cases
+    from tests.nn.nnkit import make_bundle, tiny_config
+
+    bundle = make_bundle(tmp_path / "model", tiny_config())
+    training = {"data_source": {"generator": "bvae_viewer.data.synth", "seed": 7},
+                "cases": {"train": ["SYN_00000"], "val": ["SYN_00001"], "test": ["SYN_00002"]}}
+    bundle = replace(bundle, info=replace(bundle.info, training=training))
+    test = [SimpleNamespace(case_id=f"SYN_{i:05d}") for i in range(3)]
+
+    def manifest(seed):
+        (tmp_path / "manifest.json").write_text(
+            json.dumps({"generator": "bvae_viewer.data.synth", "seed": seed}))
+        return SimpleNamespace(root=tmp_path, test=test)
+
+    same_seed, note = _unseen_test_cases(bundle, manifest(7))
+    assert [c.case_id for c in same_seed] == ["SYN_00002"] and "2 of 3" in note
+    other_seed, note = _unseen_test_cases(bundle, manifest(11))
+    assert len(other_seed) == 3 and "seed 11" in note
+    (tmp_path / "manifest.json").unlink()  # not synthetic: IDs decide
+    assert len(_unseen_test_cases(bundle, SimpleNamespace(root=tmp_path, test=test))[0]) == 1
+    assert synthetic_source(tmp_path) is None
