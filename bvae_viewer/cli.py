@@ -93,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", type=Path, required=True)
     ev.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
     ev.add_argument("--preset", choices=("quick", "full"), default="quick")
+    ev.add_argument(
+        "--groups",
+        default=None,
+        help="comma-separated row groups to run, in the preset's order (default: all of them)",
+    )
     ev.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     ev.add_argument("--seed", type=int, default=0)
 
@@ -260,10 +265,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from bvae_viewer.nn.evaluate import run_evaluate
+    from bvae_viewer.nn.evaluation.preset import GROUPS
 
+    groups = None
+    if args.groups is not None:
+        groups = tuple(g.strip() for g in args.groups.split(",") if g.strip())
+        unknown = [g for g in groups if g not in GROUPS]
+        if unknown or not groups:
+            raise UserError(
+                f"Unknown evaluation group(s) {', '.join(unknown) or '(none given)'}: "
+                f"choose from {', '.join(GROUPS)}."
+            )
     return run_evaluate(
         args.data, args.out, _model_dir(args.model), preset=args.preset, device=args.device,
-        seed=args.seed,
+        seed=args.seed, groups=groups,
     )
 
 

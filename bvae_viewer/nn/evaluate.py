@@ -14,7 +14,7 @@ import platform
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -168,11 +168,17 @@ def run_evaluate(
     preset: str = "quick",
     device: str = "auto",
     seed: int = 0,
+    groups: tuple[str, ...] | None = None,
 ) -> int:
-    """Evaluate on a BraTS-layout folder; results in out_dir. Returns the exit code (0)."""
+    """Evaluate on a BraTS-layout folder; results in out_dir. Returns the exit code (0).
+
+    ``groups`` runs only those row groups (kept in the preset's order, recorded with it).
+    """
     start = time.perf_counter()
     log = _logger(start)
     chosen = get_preset(preset)  # ValueError for an unknown name
+    if groups is not None:
+        chosen = replace(chosen, groups=tuple(g for g in chosen.groups if g in groups))
     dev = choose_device(device)  # DeviceError when CUDA is asked for and missing
     bundle, model_note = _given_model(Path(model_dir), dev)
     mvtec = is_mvtec_category(Path(data_dir))  # MVTec AD layout: CATEGORY/train/good, test

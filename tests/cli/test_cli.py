@@ -88,3 +88,10 @@ def test_tampered_weights_are_refused(tmp_path, untrained_model):
 @pytest.mark.parametrize("args", [["analyze"], ["train", "--data"], ["frobnicate", "--x"]])
 def test_usage_errors_exit_2(args):
     assert run_cli(*args).returncode == 2
+
+
+def test_evaluate_with_an_unknown_group_is_one_clear_line(tmp_path):
+    proc = run_cli("evaluate", "--data", tmp_path, "--out", tmp_path / "o", "--groups", "fast,nope")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "nope" in proc.stderr
+    assert not (tmp_path / "o").exists()
