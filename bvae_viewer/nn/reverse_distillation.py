@@ -36,8 +36,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bvae_viewer.nn.tta import View, augment
+from bvae_viewer.nn.tta import unaugment_grid as unaugment_map
+
 Features = list[torch.Tensor]  # one (B, C, H, W) map per scale, finest first
-View = tuple[bool, float, tuple[int, int]]  # (left-right flip, intensity scale, shift)
 
 
 @dataclass(frozen=True)
@@ -411,39 +413,6 @@ def mc_dropout_sample_maps(
     out = student.decoder(zk.reshape(b * samples, *z.shape[1:]))
     rep = [f.repeat_interleave(samples, dim=0) for f in feats]
     return anomaly_map(rep, out, size).view(b, samples, size, size)
-
-
-def tta_views(n: int, size: int) -> list[View]:
-    """Identity first, then flips, +-5 % intensity and shifts of about 1 mm at 128 px."""
-    s = max(1, size // 32)
-    views = [
-        (False, 1.0, (0, 0)),
-        (True, 1.0, (0, 0)),
-        (False, 0.95, (0, 0)),
-        (False, 1.05, (0, 0)),
-        (False, 1.0, (s, 0)),
-        (False, 1.0, (0, s)),
-        (True, 1.0, (-s, 0)),
-        (True, 1.0, (0, -s)),
-    ]
-    if not 1 <= n <= len(views):
-        raise ValueError(f"Test-time augmentation has 1 to {len(views)} views, not {n}.")
-    return views[:n]
-
-
-def augment(x: torch.Tensor, view: View) -> torch.Tensor:
-    flip, scale, shift = view
-    x = x.flip(-1) if flip else x
-    x = torch.roll(x, shifts=shift, dims=(-2, -1)) if shift != (0, 0) else x
-    return (x * scale).clamp(0.0, 1.0) if scale != 1.0 else x
-
-
-def unaugment_map(m: torch.Tensor, view: View) -> torch.Tensor:
-    """A view's map back on the input grid (an intensity change moves no pixel)."""
-    flip, _, shift = view
-    if shift != (0, 0):
-        m = torch.roll(m, shifts=(-shift[0], -shift[1]), dims=(-2, -1))
-    return m.flip(-1) if flip else m
 
 
 @torch.inference_mode()

@@ -14,17 +14,16 @@ from bvae_viewer.nn.evaluation.data import EvalCase, pool, provenance
 from bvae_viewer.nn.evaluation.preset import FULL, GROUPS, QUICK, EvalPreset, get_preset
 from bvae_viewer.nn.evaluation.runs import ABLATION_SWITCHES, cnn_config
 from bvae_viewer.nn.evaluation.scoring import (
-    augment,
     ensemble_maps,
     mean_decoding_maps,
     score_cases,
     tta_maps,
-    tta_views,
     unaugment,
     vae_maps,
 )
 from bvae_viewer.nn.network import build_network
 from bvae_viewer.nn.train import TrainOptions
+from bvae_viewer.nn.tta import augment, tta_views
 from tests.nn.nnkit import blob_images
 from tests.volumes import write_brats_case
 

@@ -18,7 +18,6 @@ from bvae_viewer.nn.reverse_distillation import (
     Student,
     Teacher,
     anomaly_map,
-    augment,
     ensemble_sample_maps,
     image_scores,
     mc_dropout_sample_maps,
@@ -27,9 +26,9 @@ from bvae_viewer.nn.reverse_distillation import (
     summarise_samples,
     train_student,
     tta_sample_maps,
-    tta_views,
-    unaugment_map,
 )
+from bvae_viewer.nn.tta import augment, tta_views
+from bvae_viewer.nn.tta import unaugment_grid as unaugment_map
 from tests.mvtec_fixture import write_mvtec_category
 from tests.nn.nnkit import blob_images, make_bundle, tiny_config
 from tests.volumes import write_brats_case

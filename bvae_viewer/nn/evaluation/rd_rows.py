@@ -48,8 +48,8 @@ from bvae_viewer.nn.reverse_distillation import (
     summarise_samples,
     train_student,
     tta_sample_maps,
-    tta_views,
 )
+from bvae_viewer.nn.tta import tta_views
 
 if TYPE_CHECKING:  # runs.py imports this module to dispatch the group
     from bvae_viewer.nn.evaluation.runs import RunContext

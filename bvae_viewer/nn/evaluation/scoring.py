@@ -26,6 +26,7 @@ from bvae_viewer.nn.engine import slice_noise as latent_noise
 from bvae_viewer.nn.evaluation.data import EvalCase, pool_stack
 from bvae_viewer.nn.network import BayesianVAE
 from bvae_viewer.nn.pipeline import run_stack
+from bvae_viewer.nn.tta import View, augment, tta_views, unaugment_grid
 
 MapFn = Callable[[torch.Tensor, Sequence[int]], dict[str, torch.Tensor]]
 
@@ -96,49 +97,15 @@ def ensemble_maps(networks: Sequence[BayesianVAE], device: torch.device) -> MapF
     return run
 
 
-def tta_views(n: int, size: int) -> list[tuple[bool, float, tuple[int, int]]]:
-    """(left-right flip, intensity scale, pixel shift) of each view; the first is the identity.
-
-    The same kinds of change the training augmentation makes (flips, +-5 % intensity),
-    plus shifts of about 1 mm, all exactly invertible on a zero background.
-    """
-    s = max(1, size // 32)
-    views = [
-        (False, 1.0, (0, 0)),
-        (True, 1.0, (0, 0)),
-        (False, 0.95, (0, 0)),
-        (False, 1.05, (0, 0)),
-        (False, 1.0, (s, 0)),
-        (False, 1.0, (0, s)),
-        (True, 1.0, (-s, 0)),
-        (True, 1.0, (0, -s)),
-    ]
-    if not 1 <= n <= len(views):
-        raise ValueError(f"Test-time augmentation has 1 to {len(views)} views, not {n}.")
-    return views[:n]
-
-
-def augment(x: torch.Tensor, view: tuple[bool, float, tuple[int, int]]) -> torch.Tensor:
-    flip, scale, shift = view
-    x = x.flip(-1) if flip else x
-    x = torch.roll(x, shifts=shift, dims=(-2, -1)) if shift != (0, 0) else x
-    return (x * scale).clamp(0.0, 1.0) if scale != 1.0 else x
-
-
 def unaugment(
-    mean: torch.Tensor, logvar: torch.Tensor, view: tuple[bool, float, tuple[int, int]]
+    mean: torch.Tensor, logvar: torch.Tensor, view: View
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A view's reconstruction back on the original grid and intensity scale."""
-    flip, scale, shift = view
+    scale = view[1]
     if scale != 1.0:
         mean = mean / scale
         logvar = logvar - 2.0 * float(np.log(scale))  # sigma scales with the intensity
-    if shift != (0, 0):
-        back = (-shift[0], -shift[1])
-        mean, logvar = (torch.roll(t, shifts=back, dims=(-2, -1)) for t in (mean, logvar))
-    if flip:
-        mean, logvar = mean.flip(-1), logvar.flip(-1)
-    return mean, logvar
+    return unaugment_grid(mean, view), unaugment_grid(logvar, view)
 
 
 def tta_maps(network: BayesianVAE, views: int, device: torch.device) -> MapFn:
