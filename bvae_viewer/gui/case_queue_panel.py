@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.profile_plot import DECISION_COLOURS
+from bvae_viewer.gui.queue_items import step_through
 from bvae_viewer.gui.queue_panel import POSITION_ROLE, REVIEWER_COLOURS, QueueList
 from bvae_viewer.gui.slice_info import format_value
 from bvae_viewer.review.batch import CASE_FILTERS, CaseItem, CaseStatus, case_matches
@@ -162,13 +163,7 @@ class CaseQueuePanel(QWidget):
 
     def neighbour(self, position: int | None, step: int) -> int | None:
         """The listed case ``step`` rows after ``position`` (or the first/last)."""
-        shown = self.shown_positions()
-        if not shown:
-            return None
-        if position not in shown:
-            return shown[0] if step > 0 else shown[-1]
-        row = shown.index(position) + step
-        return shown[row] if 0 <= row < len(shown) else None
+        return step_through(self.shown_positions(), position, step)
 
     def set_note(self, text: str) -> None:
         self.note_edit.setText(text)

@@ -79,6 +79,17 @@ def matches(item: QueueItem, kind: str) -> bool:
     return True
 
 
+def step_through(shown: Sequence[int], position: int | None, step: int) -> int | None:
+    """The item ``step`` rows after ``position`` in the listed order; from outside the list,
+    the first (stepping forward) or the last; None past either end."""
+    if not shown:
+        return None
+    if position not in shown:
+        return shown[0] if step > 0 else shown[-1]
+    row = list(shown).index(position) + step
+    return shown[row] if 0 <= row < len(shown) else None
+
+
 def triage_counts(decisions: Sequence[Decision | None]) -> dict[Decision, int]:
     """How many slices each decision has (slices not analysed yet are not counted)."""
     counts = {d: 0 for d in Decision}

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.profile_plot import DECISION_COLOURS
-from bvae_viewer.gui.queue_items import FILTERS, QueueItem, matches
+from bvae_viewer.gui.queue_items import FILTERS, QueueItem, matches, step_through
 from bvae_viewer.gui.slice_info import format_value
 from bvae_viewer.review.store import DecisionRecord, ReviewDecision
 
@@ -206,14 +206,8 @@ class QueuePanel(QWidget):
         self.list.blockSignals(False)
 
     def neighbour(self, position: int, step: int) -> int | None:
-        """The listed slice ``step`` rows after the one at ``position`` (or the first/last)."""
-        shown = self.shown_positions()
-        if not shown:
-            return None
-        if position not in shown:
-            return shown[0] if step > 0 else shown[-1]
-        row = shown.index(position) + step
-        return shown[row] if 0 <= row < len(shown) else None
+        """The listed slice ``step`` rows after ``position`` (or the first/last)."""
+        return step_through(self.shown_positions(), position, step)
 
     def set_note(self, text: str) -> None:
         self.note_edit.setText(text)

@@ -302,3 +302,13 @@ def test_validation_preview_counts_like_the_triage():
     assert preview.abnormal_in_review == pytest.approx(1 / 3)  # slice 2
     everything = validation_preview(data, TriagePolicy(2.0, math.inf))
     assert everything.coverage == 0.75 and everything.abnormal_in_review == 0.0
+
+
+def test_step_through_walks_the_listed_order_and_stops_at_its_ends():
+    from bvae_viewer.gui.queue_items import step_through
+
+    shown = [7, 3, 9]
+    assert step_through(shown, 3, 1) == 9 and step_through(shown, 3, -1) == 7
+    assert step_through(shown, 9, 1) is None and step_through(shown, 7, -1) is None
+    assert step_through(shown, 42, 1) == 7 and step_through(shown, None, -1) == 9
+    assert step_through([], 3, 1) is None
