@@ -98,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="comma-separated row groups to run, in the preset's order (default: all of them)",
     )
+    ev.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="training wall time per network, instead of the preset's",
+    )
     ev.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     ev.add_argument("--seed", type=int, default=0)
 
@@ -276,9 +283,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                 f"Unknown evaluation group(s) {', '.join(unknown) or '(none given)'}: "
                 f"choose from {', '.join(GROUPS)}."
             )
+    if args.budget is not None and not 0 < args.budget < float("inf"):
+        raise UserError(f"--budget must be a positive number of seconds, not {args.budget}.")
     return run_evaluate(
         args.data, args.out, _model_dir(args.model), preset=args.preset, device=args.device,
-        seed=args.seed, groups=groups,
+        seed=args.seed, groups=groups, budget_s=args.budget,
     )
 
 

@@ -43,6 +43,9 @@ class ModelInfo:
     metrics: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     format_version: int = 1
+    # Which network family the weights are (analysis.methods): "bvae" for every model made
+    # before the others existed, so older model.json files read unchanged.
+    method: str = "bvae"
 
     @property
     def short_hash(self) -> str:

@@ -169,16 +169,20 @@ def run_evaluate(
     device: str = "auto",
     seed: int = 0,
     groups: tuple[str, ...] | None = None,
+    budget_s: float | None = None,
 ) -> int:
     """Evaluate on a BraTS-layout folder; results in out_dir. Returns the exit code (0).
 
-    ``groups`` runs only those row groups (kept in the preset's order, recorded with it).
+    ``groups`` runs only those row groups (kept in the preset's order, recorded with it);
+    ``budget_s`` replaces the preset's training time per network (recorded with it too).
     """
     start = time.perf_counter()
     log = _logger(start)
     chosen = get_preset(preset)  # ValueError for an unknown name
     if groups is not None:
         chosen = replace(chosen, groups=tuple(g for g in chosen.groups if g in groups))
+    if budget_s is not None:
+        chosen = replace(chosen, budget_s=float(budget_s))
     dev = choose_device(device)  # DeviceError when CUDA is asked for and missing
     bundle, model_note = _given_model(Path(model_dir), dev)
     mvtec = is_mvtec_category(Path(data_dir))  # MVTec AD layout: CATEGORY/train/good, test
