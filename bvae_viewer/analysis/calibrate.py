@@ -11,7 +11,6 @@ from sklearn.metrics import roc_auc_score
 from bvae_viewer.analysis.maps import SliceScores, anomaly_score
 from bvae_viewer.analysis.model_info import Calibration
 from bvae_viewer.analysis.ood import VolumeFeatures, fit_reference
-from bvae_viewer.analysis.triage import longest_run
 
 # Specificity the score threshold keeps on normal validation slices: flags must be rare on
 # healthy brains, or the flagged pile stops meaning anything.
@@ -19,6 +18,8 @@ TARGET_SPECIFICITY = 0.97
 # Share of validation brain slices sent to review by the uncertainty threshold.
 TARGET_REVIEW_RATE = 0.05
 ALPHA_GRID = (*np.round(np.linspace(0.0, 1.0, 21), 3).tolist(), 0.99, 0.999, 0.9999)
+# Run lengths tried by the case rule (a run of 1 is "one slice far above the line").
+CASE_RUNS = tuple(range(1, 13))
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,33 @@ def rescore(scores: SliceScores, alpha: float, reduction: str = "mean") -> Slice
     return replace(scores, anomaly_score=value)
 
 
+def run_level(scores: np.ndarray, run: int) -> float:
+    """The highest level that ``run`` consecutive scores all exceed (-inf if too few)."""
+    if len(scores) < run:
+        return -np.inf
+    return float(np.lib.stride_tricks.sliding_window_view(scores, run).min(axis=1).max())
+
+
+def choose_case_rule(
+    healthy: Sequence[np.ndarray], tumour: Sequence[np.ndarray], score_threshold: float
+) -> tuple[int, float]:
+    """(min_flagged_run, case_score_factor) flagging the most tumour cases and no healthy one.
+
+    For each run length the line sits just where no healthy case has that many slices above
+    it (never below the slice threshold); ties go to the longer run, which one noisy slice
+    cannot trigger. Arrays are brain-slice scores in slice order.
+    """
+    if not healthy or not score_threshold > 0:
+        return 2, 1.0
+    best: tuple[float, int, float] = (-1.0, 2, 1.0)
+    for run in CASE_RUNS:
+        line = max(score_threshold, max(run_level(h, run) for h in healthy))
+        found = float(np.mean([run_level(t, run) > line for t in tumour])) if tumour else 0.0
+        if found >= best[0]:
+            best = (found, run, line / score_threshold)
+    return best[1], best[2]
+
+
 def calibrate(cases: Sequence[ValidationCase]) -> Calibration:
     """Everything in Calibration from validation cases (tumour and healthy ones)."""
     err, pix, peak, unc, labels = _brain_arrays(cases)
@@ -94,7 +122,8 @@ def calibrate(cases: Sequence[ValidationCase]) -> Calibration:
     score_threshold = float(np.quantile(normal, TARGET_SPECIFICITY))
     uncertainty_threshold = float(np.quantile(unc, 1 - TARGET_REVIEW_RATE))
     # Case rules: no healthy validation case may be flagged or sent to review by chance.
-    runs, review_fractions = [0], [0.0]
+    review_fractions = [0.0]
+    healthy, tumour = [], []
     for case in cases:
         rescored = [rescore(s, alpha, reduction) for s in case.scores]
         brain = [s for s in rescored if not s.empty]
@@ -102,8 +131,8 @@ def calibrate(cases: Sequence[ValidationCase]) -> Calibration:
             continue
         review = sum(s.unc_total > uncertainty_threshold for s in brain)
         review_fractions.append(review / len(brain))
-        if case.healthy:
-            runs.append(longest_run([s.anomaly_score > score_threshold for s in brain]))
+        (healthy if case.healthy else tumour).append(np.array([s.anomaly_score for s in brain]))
+    min_run, factor = choose_case_rule(healthy, tumour, score_threshold)
     levels = {
         name: (0.0, float(np.median([c.map_p99[name] for c in cases]))) for name in cases[0].map_p99
     }
@@ -112,7 +141,8 @@ def calibrate(cases: Sequence[ValidationCase]) -> Calibration:
         reduction=reduction,
         score_threshold=score_threshold,
         uncertainty_threshold=uncertainty_threshold,
-        min_flagged_run=max(2, max(runs) + 1),
+        min_flagged_run=min_run,
+        case_score_factor=factor,
         max_review_fraction=max(0.1, max(review_fractions) * 1.2),
         map_levels=levels,
         ood=fit_reference([c.features for c in cases]),

@@ -103,6 +103,7 @@ def case_summary(result: CaseResult) -> dict[str, Any]:
             "score": result.policy.score_threshold,
             "uncertainty": result.policy.uncertainty_threshold,
             "min_flagged_run": result.policy.min_flagged_run,
+            "case_score_factor": result.policy.case_score_factor,
             "max_review_fraction": result.policy.max_review_fraction,
         },
         "volume_features": features_dict(result.features),

@@ -23,7 +23,11 @@ class Calibration:
     reduction: str = "mean"
     score_threshold: float = float("inf")  # slice flagged above this anomaly score
     uncertainty_threshold: float = float("inf")  # slice sent to review above this U_tot mean
-    min_flagged_run: int = 2  # case flagged with this many consecutive flagged slices
+    min_flagged_run: int = 2  # case flagged with this many consecutive slices above...
+    # ...this multiple of score_threshold (>= 1, so those slices are flagged ones too). One
+    # slice far above the line and a long run just above it are both tumour-like; the pair is
+    # chosen on validation cases. 1.0 for models calibrated before it existed.
+    case_score_factor: float = 1.0
     max_review_fraction: float = 0.1  # case sent to review above this share of review slices
     # Fixed display levels per map, so two slices (and two cases) look comparable.
     map_levels: dict[str, tuple[float, float]] = field(default_factory=dict)

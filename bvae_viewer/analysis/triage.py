@@ -45,6 +45,9 @@ class TriagePolicy:
     # Tumours span neighbouring slices; isolated flagged slices are mostly noise.
     min_flagged_run: int = 2
     max_review_fraction: float = 0.1
+    # The case's run counts slices above score_threshold times this (see Calibration); a
+    # factor rather than a second threshold, so moving the slice threshold moves both.
+    case_score_factor: float = 1.0
 
     @classmethod
     def from_calibration(cls, calibration: Calibration) -> TriagePolicy:
@@ -53,7 +56,13 @@ class TriagePolicy:
             calibration.uncertainty_threshold,
             calibration.min_flagged_run,
             calibration.max_review_fraction,
+            max(1.0, calibration.case_score_factor),
         )
+
+    @property
+    def case_score_threshold(self) -> float:
+        """The level a run of slices must exceed to flag the case."""
+        return self.score_threshold * max(1.0, self.case_score_factor)
 
     def decide_slice(self, scores: SliceScores) -> Decision:
         """Review beats flagged: a slice the model is unsure about goes to a human."""
@@ -85,11 +94,16 @@ class TriagePolicy:
             return CaseDecision(Decision.REVIEW, tuple(ood_reasons), counts)
         if brain == 0:
             return CaseDecision(Decision.REVIEW, ("no brain was found in the volume",), counts)
-        above = [s.anomaly_score > self.score_threshold for s in scores if not s.empty]
-        run = longest_run(above)
+        line = self.case_score_threshold
+        run = longest_run([s.anomaly_score > line for s in scores if not s.empty])
         if run >= self.min_flagged_run:
+            where = (
+                "the anomaly threshold"
+                if line == self.score_threshold
+                else f"{self.case_score_factor:.2g} times the anomaly threshold"
+            )
             return CaseDecision(
-                Decision.FLAGGED, (f"{run} consecutive slices above the anomaly threshold",), counts
+                Decision.FLAGGED, (f"{run} consecutive slices above {where}",), counts
             )
         if counts["review"] / brain > self.max_review_fraction:
             return CaseDecision(

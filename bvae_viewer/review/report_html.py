@@ -181,7 +181,8 @@ def _summary_block(data: ReportData, text: _Text) -> Block:
             "Thresholds",
             f"anomaly score &gt; {_fmt(pol.score_threshold, 6)}; mean total "
             f"uncertainty &gt; {_fmt(pol.uncertainty_threshold, 6)}; case flagged "
-            f"from {pol.min_flagged_run} consecutive flagged slices",
+            f"from {pol.min_flagged_run} consecutive slices above "
+            f"{_fmt(pol.case_score_threshold, 6)}",
         ),
         ("Reviewed slices", f"{len(data.decisions)} with a reviewer's decision"),
         (

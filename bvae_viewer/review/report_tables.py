@@ -113,6 +113,7 @@ def summary_dict(data: ReportData, include_identifiers: bool = False) -> dict[st
             "score": res.policy.score_threshold,
             "uncertainty": res.policy.uncertainty_threshold,
             "min_flagged_run": res.policy.min_flagged_run,
+            "case_score_factor": res.policy.case_score_factor,
             "max_review_fraction": res.policy.max_review_fraction,
         },
         "model": {"name": data.model_name, "sha256": data.model_sha256},

@@ -3,13 +3,16 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bvae_viewer.analysis.calibrate import (
     ValidationCase,
     calibrate,
     choose_alpha,
+    choose_case_rule,
     choose_scoring,
     rescore,
+    run_level,
 )
 from bvae_viewer.analysis.case import assess_case, write_case_outputs
 from bvae_viewer.analysis.maps import SliceScores
@@ -76,6 +79,30 @@ def test_choose_scoring_takes_the_peak_only_when_it_ranks_better():
     assert choose_scoring(noise, informative, noise, labels)[0] == "mean"
     # Scores from before the peak existed carry NaN: the paper's mean it is.
     assert choose_scoring(noise, informative, np.full(400, np.nan), labels)[0] == "mean"
+
+
+def test_run_level_is_the_line_a_run_clears():
+    scores = np.array([1.0, 5.0, 4.0, 0.5, 9.0])
+    assert run_level(scores, 1) == 9.0
+    assert run_level(scores, 2) == 4.0  # slices 1-2 both exceed anything below 4
+    assert run_level(scores, 6) == -np.inf
+
+
+def test_case_rule_flags_the_most_tumours_and_no_healthy_case():
+    t = 1.0
+    # Healthy cases: long runs just above the slice line, and one isolated spike.
+    healthy = [np.array([0.5, 1.2, 1.3, 1.1, 1.2, 0.4]), np.array([0.2, 6.0, 0.3, 0.2])]
+    # A large tumour (long run) and a small one (two slices far above the line).
+    tumour = [np.array([0.3, 2.0, 2.5, 3.0, 2.2, 2.1, 0.3]), np.array([0.2, 0.4, 8.0, 7.5, 0.3])]
+    run, factor = choose_case_rule(healthy, tumour, t)
+    line = t * factor
+    assert factor >= 1.0
+    assert all(run_level(h, run) <= line for h in healthy)
+    assert all(run_level(x, run) > line for x in tumour)
+    # The old rule (runs over the slice line only) could not catch both without a healthy case.
+    assert run == 2 and factor == pytest.approx(1.2)
+    # No healthy case to learn from: the old default.
+    assert choose_case_rule([], tumour, t) == (2, 1.0)
 
 
 def test_calibration_keeps_healthy_validation_cases_normal():

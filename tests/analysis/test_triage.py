@@ -46,3 +46,19 @@ def test_case_review_on_many_uncertain_slices_on_ood_and_on_no_brain():
     ood = POLICY.decide_case(normal, ood_reasons=["the intensity distribution is unlike T1ce"])
     assert ood.decision == Decision.REVIEW and "T1ce" in ood.reasons[0]
     assert POLICY.decide_case([s(0, 0, empty=True)]).decision == Decision.REVIEW
+
+
+def test_case_factor_raises_the_line_a_run_must_clear():
+    strict = TriagePolicy(1.0, 0.5, min_flagged_run=1, case_score_factor=3.0)
+    assert strict.case_score_threshold == 3.0
+    # Flagged slices below three times the line do not flag the case...
+    slices = [s(0, 2.0), s(1, 2.5), s(2, 0.1)]
+    assert strict.decide_slice(slices[0]) == Decision.FLAGGED
+    assert strict.decide_case(slices).decision == Decision.NORMAL
+    # ...one slice far above it does, and the reason names the factor.
+    case = strict.decide_case([*slices, s(3, 3.5)])
+    assert case.decision == Decision.FLAGGED and "3 times" in case.reasons[0]
+    # The factor is a multiple of the slice threshold: a factor below 1 cannot flag a case
+    # whose slices are all normal.
+    loose = TriagePolicy(1.0, 0.5, min_flagged_run=1, case_score_factor=0.5)
+    assert loose.decide_case([s(0, 0.8), s(1, 0.9)]).decision == Decision.NORMAL

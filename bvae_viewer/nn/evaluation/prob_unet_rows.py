@@ -37,13 +37,20 @@ LR_WARMUP_STEPS = 20
 ROWS = (("prob_unet", 0.0), ("prob_unet_sup", SUPERVISED_WEIGHT))
 
 
+def prob_unet_size(preset: EvalPreset) -> int:
+    """The slice size the U-Net trains and is scored at (its scores are per slice, so a
+    coarser grid changes no label)."""
+    return preset.prob_unet_size or preset.image_size
+
+
 def prob_unet_config(preset: EvalPreset) -> ProbUNetConfig:
     """Levels down to 8-16 px; the quick preset's narrow widths when it narrows the VAEs."""
+    size = prob_unet_size(preset)
     channels: tuple[int, ...] = (16, 32, 64, 128)
     if "channels" in preset.config_overrides:
         channels = tuple(preset.config_overrides["channels"])
-    levels = max(2, min(len(channels), int(np.log2(preset.image_size / 8)) + 1))
-    return ProbUNetConfig(image_size=preset.image_size, channels=channels[:levels])
+    levels = max(2, min(len(channels), int(np.log2(size / 8)) + 1))
+    return ProbUNetConfig(image_size=size, channels=channels[:levels])
 
 
 def prob_unet_maps(net: ProbUNet, samples: int, seed: int, device: torch.device) -> MapFn:
@@ -110,7 +117,7 @@ def _train(ctx: RunContext, config: ProbUNetConfig, train: GradedSlices) -> tupl
 
 def prob_unet_rows(ctx: RunContext) -> list[RowRecord]:
     """Two Prob U-Nets on the same labelled training slices; scored like every other row."""
-    size, samples = ctx.preset.image_size, ctx.preset.samples
+    size, samples = prob_unet_size(ctx.preset), ctx.preset.samples
     ctx.log("loading training and test cases with their grader masks")
     train = load_graded(ctx.data.split.train, size)
     test = load_graded(
