@@ -89,8 +89,13 @@ class ModelController(QObject):
         if recent:
             menu.addSection(strings.MODEL_RECENT_HEADER)
         for folder in recent:
+            if not folder.is_dir():  # e.g. an unmounted share: listed, for when it returns
+                menu.addAction(strings.ACT_MODEL_RECENT_MISSING.format(folder=folder)).setEnabled(
+                    False
+                )
+                continue
             info = peek_info(folder)
-            if info is None:
+            if info is None:  # choosing it says why, in the same dialog as any bad folder
                 action = menu.addAction(strings.ACT_MODEL_RECENT_BROKEN.format(folder=folder))
                 action.triggered.connect(lambda _=False, f=folder: self.switch_to(f))
                 continue
