@@ -5,7 +5,6 @@ analysed again with it, the choice survives a restart and falls back when it can
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -181,4 +180,3 @@ def test_model_on_the_command_line_overrides_the_saved_choice(
     assert window.model_dir == model_dir and not window.models.busy()
     window.close()
     assert GuiSettings(tmp_path / "gui.ini").model_folder() == bundled_copy.resolve()
-    assert json.loads((bundled_copy / "model.json").read_text())["sha256"]
