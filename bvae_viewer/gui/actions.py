@@ -10,7 +10,9 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QMessageBox, QSlider, QToolBar
 
 from bvae_viewer import __version__
+from bvae_viewer.analysis.model_info import ModelInfo
 from bvae_viewer.gui import strings
+from bvae_viewer.gui.map_names import overlay_names
 from bvae_viewer.gui.screenshot import choose_screenshot
 
 if TYPE_CHECKING:
@@ -32,6 +34,13 @@ class Controls:
         """Show/hide entries for the docked panels: a closed panel can always come back."""
         for dock in docks:
             self.panels_menu.addAction(dock.toggleViewAction())
+
+    def name_overlays(self, info: ModelInfo | None) -> None:
+        """The overlay choices under the loaded model's names for its maps."""
+        for key, label in overlay_names(info).items():
+            index = self.overlay_combo.findData(key)
+            if index >= 0:
+                self.overlay_combo.setItemText(index, label)
 
 
 def _action(window: MainWindow, text: str, slot, shortcut=None, checkable=False) -> QAction:
@@ -104,7 +113,7 @@ def build_controls(window: MainWindow) -> Controls:
     tools.addSeparator()
     tools.addWidget(QLabel(" " + strings.OVERLAY_LABEL + " "))
     overlay_combo = QComboBox()
-    for key, label in strings.OVERLAYS.items():
+    for key, label in overlay_names(None).items():
         overlay_combo.addItem(label, key)
     overlay_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     overlay_combo.setCurrentIndex(max(0, overlay_combo.findData(state.overlay)))

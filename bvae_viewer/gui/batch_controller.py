@@ -109,6 +109,18 @@ class BatchController(QObject):
         self.refresh()
         return True
 
+    def reopen(self, shown: Path | None) -> bool:
+        """The window's model changed: analyse the open batch again with it (from the result
+        cache where that holds a case). True when ``shown`` (the case on screen) is one of the
+        batch's and the batch shows it again; False when the window must see to it itself."""
+        if self.folder is None or not self.open_folder(self.folder):
+            return False
+        position = next((i for i, s in enumerate(self.slots) if s.case.source == shown), None)
+        if position is None:
+            return False
+        self.choose(position)
+        return True
+
     def holds(self, case: LoadedCase | None) -> bool:
         """Whether a case on screen belongs to the open batch (which keeps its thresholds)."""
         return case is not None and any(s.case.source == case.source for s in self.slots)

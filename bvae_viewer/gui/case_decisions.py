@@ -1,5 +1,6 @@
 """Whole-case decisions of a batch in the review store: the same sessions as a case opened
-alone (content hash and model hash), so each view sees the other's decisions."""
+alone (content hash and model hash), so each view sees the other's decisions; and which
+other models a case has decisions under."""
 
 from __future__ import annotations
 
@@ -41,3 +42,17 @@ def record_case(
         item_kind="case",
         thresholds=thresholds,
     )
+
+
+def other_model_decisions(store: ReviewStore, case_hash: str, model_sha: str) -> dict[str, int]:
+    """Number of decisions on this case per other model (sha256), for models that have any.
+
+    A reviewer's decisions stay in the session of the model they were made with: that
+    model's triage, queue and thresholds are what they answered. Another model does not
+    inherit them, but the reader is told that they exist, and where.
+    """
+    return {
+        s.model_sha256: s.decisions
+        for s in store.sessions(case_hash)
+        if s.model_sha256 != model_sha and s.decisions > 0
+    }

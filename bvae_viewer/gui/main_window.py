@@ -6,39 +6,33 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QMessageBox,
 )
 
 from bvae_viewer import paths
+from bvae_viewer.analysis.model_info import ModelInfo
 from bvae_viewer.analysis.triage import Decision, TriagePolicy
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.actions import build_controls
 from bvae_viewer.gui.batch_controller import BatchController
 from bvae_viewer.gui.case_triage import triage_results
+from bvae_viewer.gui.map_names import method_of
+from bvae_viewer.gui.model_menu import ModelController
 from bvae_viewer.gui.review_controller import ReviewController
 from bvae_viewer.gui.screenshot import finish_screenshot
 from bvae_viewer.gui.settings import GuiSettings
+from bvae_viewer.gui.window_display import DisplayMixin
 from bvae_viewer.gui.window_layout import LAYOUT_VERSION, WindowLayout
+from bvae_viewer.gui.window_opening import OpeningMixin
 from bvae_viewer.gui.worker import AnalysisWorker, LoadedCase, RunSummary
 
-NAV_KEYS = {
-    Qt.Key.Key_Up: 1,
-    Qt.Key.Key_Right: 1,
-    Qt.Key.Key_Down: -1,
-    Qt.Key.Key_Left: -1,
-    Qt.Key.Key_PageUp: 10,
-    Qt.Key.Key_PageDown: -10,
-}
 PROFILE_REFRESH_MS = 150  # redraw the profile at most this often while results stream in
 
 
-class MainWindow(WindowLayout):
+class MainWindow(OpeningMixin, DisplayMixin, WindowLayout):
     """Opens volumes, runs the analysis in a worker thread, shows the current slice."""
 
     analysis_done = Signal(object)  # RunSummary of the current run
@@ -54,7 +48,7 @@ class MainWindow(WindowLayout):
         samples: int = 5,
     ) -> None:
         super().__init__()  # the widgets and docks, and self.state that they observe
-        self.model_dir = Path(model_dir) if model_dir is not None else paths.model_dir()
+        self.model_dir = paths.model_dir()  # the ModelController below decides (--model, saved)
         self.settings = settings or GuiSettings()
         self.device, self.samples = device, samples
         self.bundle = None
@@ -81,6 +75,7 @@ class MainWindow(WindowLayout):
         self.controls = build_controls(self)
         self.review = ReviewController(self)  # queue left, thresholds right
         self.batch = BatchController(self)  # a folder of cases: the Cases tab of the queue
+        self.models = ModelController(self, model_dir)  # the Model menu; sets self.model_dir
         self._wire_state()
         self._profile_timer = QTimer(self, singleShot=True, interval=PROFILE_REFRESH_MS)
         self._profile_timer.timeout.connect(self._refresh_profile)
@@ -91,7 +86,8 @@ class MainWindow(WindowLayout):
             self.restoreGeometry(geometry)
         if (window_state := self.settings.window_state()) is not None:
             self.restoreState(window_state, LAYOUT_VERSION)
-        self.statusBar().showMessage(strings.STATUS_READY)
+        # A saved model that could not be used is said once, instead of the greeting.
+        self.statusBar().showMessage(self.models.notice or strings.STATUS_READY)
 
     def _wire_state(self) -> None:
         s = self.state
@@ -102,37 +98,13 @@ class MainWindow(WindowLayout):
         self.slider.valueChanged.connect(s.set_slice)
 
     # --- opening ------------------------------------------------------------------------------
-    def choose_file(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(
-            self, strings.OPEN_TITLE, self.settings.last_folder(), strings.OPEN_FILTER
-        )
-        if name:
-            self.open_path(Path(name))
-
-    def choose_folder(self) -> None:
-        name = QFileDialog.getExistingDirectory(
-            self, strings.OPEN_DICOM_TITLE, self.settings.last_folder()
-        )
-        if name:
-            self.open_path(Path(name))
-
-    def choose_batch_folder(self) -> None:
-        name = QFileDialog.getExistingDirectory(
-            self, strings.OPEN_BATCH_TITLE, self.settings.last_folder()
-        )
-        if name:
-            self.open_batch(Path(name))
-
     def open_batch(self, folder: Path) -> bool:
-        """Open a folder of cases as a batch: the case queue fills as the model runs."""
-        return self.batch.open_folder(Path(folder))
+        """Open a folder of cases as a batch: the case queue fills as the model runs.
 
-    def open_demo(self) -> None:
-        demo = paths.demo_case()
-        if not demo.exists():
-            self.show_error(strings.ERROR_TITLE, strings.ERROR_NO_DEMO.format(path=demo))
-            return
-        self.open_path(demo)
+        While a model folder is being checked the batch waits for it (True: it will open)."""
+        if self.models.defer(lambda: self.batch.open_folder(Path(folder))):
+            return True
+        return self.batch.open_folder(Path(folder))
 
     def open_path(self, path: Path, remember: bool = True) -> None:
         """Start loading and analysing a file or DICOM folder; any previous run is cancelled.
@@ -140,6 +112,10 @@ class MainWindow(WindowLayout):
         remember=False: not a recent file (a case opened from a batch's queue).
         """
         path = Path(path)
+        # A model being checked (chosen in the menu, or the saved one at start-up) decides
+        # which model analyses this case: wait for it rather than run the one about to go.
+        if self.models.defer(lambda: self.open_path(path, remember)):
+            return
         self._retire_worker()
         self.batch.window_run_starting()
         if remember:
@@ -176,29 +152,6 @@ class MainWindow(WindowLayout):
 
     def _reap(self) -> None:
         self._workers = [w for w in self._workers if not w.isFinished()]
-
-    def _fill_recent_menu(self) -> None:
-        menu = self.controls.recent_menu if hasattr(self, "controls") else None
-        if menu is None:
-            return
-        menu.clear()
-        recent = self.settings.recent_files()
-        if not recent:
-            menu.addAction(strings.ACT_RECENT_EMPTY).setEnabled(False)
-        for path in recent:
-            menu.addAction(str(path)).triggered.connect(lambda _=False, p=path: self.open_path(p))
-
-    def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        local = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if not local:
-            self.show_error(strings.ERROR_TITLE, strings.ERROR_DROP)
-            return
-        event.acceptProposedAction()
-        self.open_path(Path(local[0]))
 
     # --- worker signals (ignored when they come from a cancelled, replaced run) ---------------
     def _current(self) -> bool:
@@ -255,10 +208,43 @@ class MainWindow(WindowLayout):
         self.device_name, self.from_cache = device_label, from_cache
         where = strings.DEVICE_FROM_CACHE.format(device=device_label) if from_cache else None
         self.device_label.setText(strings.STATUS_DEVICE.format(device=where or device_label))
-        self.model_label.setText(
-            strings.STATUS_MODEL_ID.format(name=bundle.info.name, hash=bundle.info.short_hash)
-        )
+        self.show_model(bundle.info)
         self.model_ready.emit(bundle)
+
+    def show_model(self, info: ModelInfo) -> None:
+        """Name the maps after the model's method; the status bar says which model runs."""
+        self.grid.name_panels(info)
+        self.info.name_rows(info)
+        self.controls.name_overlays(info)
+        self.model_label.setText(
+            strings.STATUS_MODEL_ID.format(
+                method=method_of(info).display_name, name=info.name, hash=info.short_hash
+            )
+        )
+        self.model_label.setToolTip(strings.MODEL_FOLDER_TIP.format(folder=self.model_dir))
+        self.refresh_slice_info()
+
+    def use_model(self, folder: Path, bundle) -> None:
+        """From now on every run (a case, a batch) uses this loaded model (Model menu)."""
+        if self.bundle is None or self.bundle.info.sha256 != bundle.info.sha256:
+            # The old model's thresholds must not carry over (adopt_model keeps a batch's
+            # policy for the same model): the next case starts from the new calibration.
+            self.policy = None
+        self.model_dir, self.bundle = Path(folder), bundle
+        self.show_model(bundle.info)
+
+    def reanalyse(self) -> None:
+        """After a model switch: the batch and the case on screen again, with the new model
+        (the result cache answers for a case this model has analysed before)."""
+        running = self.worker is not None and self.worker.isRunning()
+        # A volume still loading is the one the reader asked for last, not the one shown.
+        source = self.worker.source if running else None
+        if source is None and self.case is not None:
+            source = self.case.source
+        if self.batch.reopen(source):
+            return  # the batch shows the case on screen again, if it is one of its cases
+        if source is not None:
+            self.open_path(source, remember=False)
 
     def _on_slice(self, result) -> None:
         if self._current():
@@ -396,68 +382,6 @@ class MainWindow(WindowLayout):
         self.profile.set_profile(len(self.results), scores, self.decisions)
         self.triage_changed.emit()
 
-    def _show_pixel(self, point) -> None:
-        if point is None:
-            return
-        values = self.grid.values_at(*point)
-        text = ", ".join(
-            f"{strings.PANEL_TITLES[k].split(' (')[0]} {v:.3g}" for k, v in values.items()
-        )
-        self.statusBar().showMessage(
-            strings.PIXEL_VALUES.format(row=point[0], col=point[1], values=text)
-        )
-
-    def auto_window(self) -> None:
-        """Window from the whole volume's brain pixels, so every slice uses the same one."""
-        if self.case is None:
-            self.state.set_window(0.0, 1.0)
-            return
-        brain = self.case.stack.images[self.case.stack.masks]
-        high = float(np.percentile(brain, 99.5)) if brain.size else 1.0
-        self.auto_levels = (0.0, max(high, 0.05))
-        self.state.set_window(*self.auto_levels)
-
-    def window_preset_name(self) -> str:
-        """The preset the current window/level is, or the word for a hand-set one."""
-        low, high = self.state.window
-        if self.auto_levels is not None and np.allclose((low, high), self.auto_levels):
-            return next(iter(strings.WL_PRESETS))
-        for name, levels in strings.WL_PRESETS.items():
-            if levels is not None and np.allclose((low, high), levels):
-                return name
-        return strings.WL_CUSTOM
-
-    def apply_preset(self, name: str) -> None:
-        if name not in strings.WL_PRESETS:  # "Custom": whatever the mouse set, kept
-            return
-        levels = strings.WL_PRESETS[name]
-        if levels is None:
-            self.auto_window()
-        else:
-            self.state.set_window(*levels)
-
-    def jump_to_top_score(self) -> None:
-        """Go to the analysed slice with the highest anomaly score."""
-        best, best_score = None, -np.inf
-        for i, r in enumerate(self.results):
-            if r is not None and not r.scores.empty and r.scores.anomaly_score > best_score:
-                best, best_score = i, r.scores.anomaly_score
-        if best is not None:
-            self.state.set_slice(best)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        key = event.key()
-        if key in NAV_KEYS:
-            self.state.step_slice(NAV_KEYS[key])
-        elif key == Qt.Key.Key_Home:
-            self.state.set_slice(0)
-        elif key == Qt.Key.Key_End:
-            self.state.set_slice(self.state.n_slices - 1)
-        else:
-            super().keyPressEvent(event)
-            return
-        event.accept()
-
     # --- errors, dialogs, screenshots ---------------------------------------------------------
     def show_error(self, title: str, message: str) -> None:
         """One clear sentence in a dialog; the window stays usable."""
@@ -488,6 +412,7 @@ class MainWindow(WindowLayout):
         self.worker = None
         self.batch.shutdown()
         self.review.shutdown()
+        self.models.shutdown()
 
     def closeEvent(self, event) -> None:
         self.shutdown_workers()

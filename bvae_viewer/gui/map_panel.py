@@ -7,7 +7,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont
 
-from bvae_viewer.gui import strings
 from bvae_viewer.gui.slice_view import SliceViewBox
 from bvae_viewer.gui.view_state import ViewState
 
@@ -42,14 +41,14 @@ class MapPanel(pg.GraphicsLayoutWidget):
         self.state = state
         self.follows_window = follows_window  # images follow W/L; maps keep calibrated levels
         self.setBackground("k")
-        self.setToolTip(strings.PANEL_TIPS.get(key, ""))
         self.ci.layout.setContentsMargins(2, 2, 2, 2)
 
         self.view = SliceViewBox()
         self.plot = self.addPlot(viewBox=self.view)
         for axis in ("left", "bottom"):
             self.plot.hideAxis(axis)
-        self.plot.setTitle(strings.PANEL_TITLES.get(key, key), color=TITLE_COLOUR, size="11pt")
+        self.title = key  # set_title() names it after the loaded model's method
+        self.plot.setTitle(key, color=TITLE_COLOUR, size="11pt")
         self.plot.hideButtons()
 
         self.image_item = pg.ImageItem(axisOrder="row-major")
@@ -81,6 +80,12 @@ class MapPanel(pg.GraphicsLayoutWidget):
         self.view.sigResized.connect(self._place_labels)
         self._shape: tuple[int, int] | None = None
         self._bind()
+
+    def set_title(self, title: str, tip: str) -> None:
+        """The panel's title and tooltip (they follow the method of the loaded model)."""
+        self.title = title
+        self.plot.setTitle(title, color=TITLE_COLOUR, size="11pt")
+        self.setToolTip(tip)
 
     # --- wiring -------------------------------------------------------------------------------
     def _bind(self) -> None:

@@ -9,6 +9,8 @@ import numpy as np
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from bvae_viewer.analysis.maps import MapSet
+from bvae_viewer.analysis.model_info import ModelInfo
+from bvae_viewer.gui.map_names import panel_tips, panel_titles
 from bvae_viewer.gui.map_panel import MapPanel
 from bvae_viewer.gui.view_state import ViewState
 
@@ -80,8 +82,19 @@ class PanelsGrid(QWidget):
             layout.addWidget(panel, i // 3, i % 3)
             self.panels[spec.key] = panel
         self.panels["original"].enable_overlay()
+        self.name_panels(None)
         state.overlay_changed.connect(lambda *_: self._refresh_overlay())
         self._maps: MapSet | None = None
+
+    def name_panels(self, info: ModelInfo | None) -> None:
+        """Titles and tooltips after the method of the loaded model (None: not loaded yet)."""
+        titles, tips = panel_titles(info), panel_tips(info)
+        for key, panel in self.panels.items():
+            panel.set_title(titles[key], tips[key])
+
+    def titles(self) -> dict[str, str]:
+        """The panels' titles as shown, keyed as self.panels."""
+        return {key: panel.title for key, panel in self.panels.items()}
 
     def set_map_levels(self, calibrated: Mapping[str, tuple[float, float]]) -> None:
         """Fixed levels from the model's calibration, so two slices look comparable."""

@@ -115,6 +115,11 @@ class QueuePanel(QWidget):
         self.note_edit.returnPressed.connect(self._note_entered)
         self.buttons = {d: self._button(text, d) for d, text in DECISION_KEYS.items()}
         self.case_label = QLabel(strings.CASE_UNDECIDED)
+        # Decisions on this case made with another model (review sessions are per model).
+        self.other_models = QLabel()
+        self.other_models.setWordWrap(True)
+        self.other_models.setStyleSheet("color:#ffb300")
+        self.other_models.setVisible(False)
         self.case_buttons = {
             d: self._case_button(strings.REVIEWER_WORDS[d.value], d) for d in ReviewDecision
         }
@@ -140,6 +145,7 @@ class QueuePanel(QWidget):
             layout.addLayout(reviewer_row(self.reviewer_edit))
         layout.addLayout(case_row)
         layout.addWidget(self.case_label)
+        layout.addWidget(self.other_models)
         self.set_enabled(False)
 
     def _button(self, text: str, decision: ReviewDecision) -> QPushButton:
@@ -153,6 +159,11 @@ class QueuePanel(QWidget):
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         button.clicked.connect(lambda: self.case_decision_requested.emit(decision.value))
         return button
+
+    def set_other_models(self, text: str) -> None:
+        """Say that decisions exist under another model ("" hides the line)."""
+        self.other_models.setText(text)
+        self.other_models.setVisible(bool(text))
 
     def set_enabled(self, enabled: bool) -> None:
         """Decisions need a session (an open case and a loaded model)."""
@@ -238,7 +249,7 @@ class QueuePanel(QWidget):
 
 
 def reviewer_row(edit: QLineEdit) -> QHBoxLayout:
-    """"Reviewer: [name]": one reviewer for slice and case decisions alike."""
+    """ "Reviewer: [name]": one reviewer for slice and case decisions alike."""
     row = QHBoxLayout()
     row.addWidget(QLabel(strings.REVIEWER_LABEL))
     row.addWidget(edit, 1)

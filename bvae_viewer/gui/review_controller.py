@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QFrame, QMenu, QScrollArea, QTabWidget, QVBoxLayou
 from bvae_viewer.analysis.ood import ood_reasons
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.gui import strings
+from bvae_viewer.gui.case_decisions import other_model_decisions
 from bvae_viewer.gui.queue_items import (
     FILTERS,
     case_coverage,
@@ -189,6 +190,7 @@ class ReviewController(QObject):
         self.case_record = None
         self.queue.set_enabled(False)
         self.queue.set_case_decision(None)
+        self.queue.set_other_models("")
         self.refresh()
 
     def _model_ready(self, bundle) -> None:
@@ -208,6 +210,7 @@ class ReviewController(QObject):
             self.reviewed = session.current()
             self.case_record = session.case_decision()
             resumed = session.thresholds
+            elsewhere = other_model_decisions(store, case.fingerprint, bundle.info.sha256)
         except (ReviewStoreError, sqlite3.Error) as exc:
             self.store_failed(exc)
             return
@@ -224,11 +227,18 @@ class ReviewController(QObject):
         self.thresholds.show_thresholds(*w.thresholds())
         self.queue.set_enabled(True)
         self.queue.set_case_decision(self.case_record)
+        self.queue.set_other_models(self._say_elsewhere(elsewhere))
         if self.reviewed:
             w.statusBar().showMessage(
                 strings.STATUS_SESSION_RESUMED.format(count=len(self.reviewed))
             )
         self.refresh()
+
+    def _say_elsewhere(self, elsewhere: dict[str, int]) -> str:
+        if not elsewhere:
+            return ""
+        models = ", ".join(self.window.models.describe(sha) for sha in elsewhere)
+        return strings.OTHER_MODEL_DECISIONS.format(count=sum(elsewhere.values()), models=models)
 
     def open_store(self) -> ReviewStore:
         """The review database (opened on first use), shared with the batch's case queue."""

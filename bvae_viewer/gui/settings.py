@@ -1,4 +1,5 @@
-"""Window geometry, last folder, recent files and display choices, kept between sessions."""
+"""Window geometry, last folder, recent files, the model and display choices, kept between
+sessions."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bvae_viewer.paths import config_dir
 
 SCHEMA_VERSION = 1
 MAX_RECENT = 8
+MAX_RECENT_MODELS = 5
 
 
 def _as_bool(value, default: bool) -> bool:
@@ -72,6 +74,26 @@ class GuiSettings:
         path = Path(path).resolve()
         items = [p for p in self.recent_files() if p != path]
         self._q.setValue("files/recent", [str(p) for p in [path, *items][:MAX_RECENT]])
+
+    # model: None is the bundled one
+    def model_folder(self) -> Path | None:
+        """The model folder chosen last (None: the bundled model); it may have vanished."""
+        folder = str(self._q.value("model/folder", "") or "")
+        return Path(folder) if folder else None
+
+    def set_model_folder(self, folder: Path | None) -> None:
+        self._q.setValue("model/folder", str(Path(folder).resolve()) if folder else "")
+
+    def recent_models(self) -> list[Path]:
+        """Model folders used before, newest first (the bundled model is never listed)."""
+        raw = self._q.value("model/recent", [])
+        items = [raw] if isinstance(raw, str) else list(raw or [])
+        return [Path(p) for p in items if p]
+
+    def add_recent_model(self, folder: Path) -> None:
+        folder = Path(folder).resolve()
+        items = [p for p in self.recent_models() if p != folder]
+        self._q.setValue("model/recent", [str(p) for p in [folder, *items][:MAX_RECENT_MODELS]])
 
     # display
     def radiological(self) -> bool:

@@ -9,8 +9,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from bvae_viewer.analysis.maps import SliceScores
+from bvae_viewer.analysis.model_info import ModelInfo
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.gui import strings
+from bvae_viewer.gui.map_names import score_rows
 from bvae_viewer.gui.profile_plot import DECISION_COLOURS
 from bvae_viewer.review.store import DecisionRecord
 
@@ -29,8 +31,12 @@ def slice_html(
     decision: Decision | None,
     thresholds: tuple[float, float],
     review: DecisionRecord | None = None,
+    rows_shown: tuple[tuple[str, str], ...] = strings.SCORES_ROWS,
 ) -> str:
-    """Rich text for one slice: decision in its triage colour, the reviewer's, the numbers."""
+    """Rich text for one slice: decision in its triage colour, the reviewer's, the numbers.
+
+    rows_shown: (SliceScores field, label) pairs, named after the model (map_names.score_rows).
+    """
     if decision is None:
         word, colour = strings.DECISION_WORDS["pending"], "#bdbdbd"
     else:
@@ -49,7 +55,7 @@ def slice_html(
             rows.append(f"<div style='color:#bdbdbd'><i>{html.escape(review.note)}</i></div>")
     rows.append("<table cellspacing='2'>")
     if scores is not None and not scores.empty:
-        for field, label in strings.SCORES_ROWS:
+        for field, label in rows_shown:
             value = getattr(scores, field)
             text = f"{100 * value:.0f} %" if field == "brain_fraction" else format_value(value)
             rows.append(f"<tr><td>{label}</td><td align='right'>&nbsp;&nbsp;{text}</td></tr>")
@@ -75,6 +81,11 @@ class SliceInfo(QLabel):
         self.setMinimumWidth(230)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.setText(strings.SLICE_NONE)
+        self.rows = score_rows(None)
+
+    def name_rows(self, info: ModelInfo | None) -> None:
+        """Label the numbers after the loaded model's method (shown from the next slice on)."""
+        self.rows = score_rows(info)
 
     def show_slice(
         self,
@@ -84,4 +95,4 @@ class SliceInfo(QLabel):
         thresholds: tuple[float, float],
         review: DecisionRecord | None = None,
     ) -> None:
-        self.setText(slice_html(index, scores, decision, thresholds, review))
+        self.setText(slice_html(index, scores, decision, thresholds, review, self.rows))

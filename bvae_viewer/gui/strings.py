@@ -5,27 +5,15 @@ from __future__ import annotations
 APP_TITLE = "bvae-viewer: research use only"
 WINDOW_TITLE_FILE = "{name} - bvae-viewer (research use only)"
 
-# Panel titles, keyed by the MapSet field (or "total") they show.
-PANEL_TITLES = {
-    "original": "Original (T1ce)",
-    "reconstruction": "Reconstruction",
-    "aleatoric": "Aleatoric uncertainty",
-    "epistemic": "Epistemic uncertainty",
-    "total": "Total uncertainty",
-    "error": "Reconstruction error",
-}
-PANEL_TIPS = {
-    "original": "The preprocessed slice the model saw. Right-drag or Ctrl+drag: window/level.",
-    "reconstruction": "The model's mean reconstruction of this slice.",
-    "aleatoric": "Noise the model expects in the image itself (data uncertainty).",
-    "epistemic": "How much the model disagrees with itself (model uncertainty).",
-    "total": "Aleatoric plus epistemic uncertainty.",
-    "error": "Squared difference between original and reconstruction.",
-}
+# The "original" panel is the input, whatever the model; the other five panels are named by
+# the loaded model's method (analysis.methods), so they change with the model.
+ORIGINAL_TITLE = "Original (T1ce)"
+ORIGINAL_TIP = "The preprocessed slice the model saw. Right-drag or Ctrl+drag: window/level."
 
 MENU_FILE = "&File"
 MENU_VIEW = "&View"
 MENU_HELP = "&Help"
+MENU_MODEL = "&Model"
 ACT_OPEN = "&Open file..."
 ACT_OPEN_DICOM = "Open &DICOM folder..."
 ACT_OPEN_DEMO = "Open the &demo case"
@@ -58,7 +46,8 @@ WL_PRESETS = {
 }
 WL_CUSTOM = "Custom"
 OVERLAY_LABEL = "Overlay on original:"
-OVERLAYS = {"none": "None", "error": "Reconstruction error", "pixel_score": "Pixel anomaly score"}
+# "error" is renamed after the loaded model's method (gui.map_names.overlay_names).
+OVERLAYS = {"none": "None", "error": "Error map", "pixel_score": "Pixel anomaly score"}
 OPACITY_LABEL = "Opacity"
 
 SLICE_LABEL = "Slice {index} / {last}"
@@ -81,7 +70,7 @@ MENU_PANELS = "&Panels"
 SCORES_TITLE = "Slice"
 SCORES_ROWS = (
     ("anomaly_score", "Anomaly score"),
-    ("recon_error", "Reconstruction error"),
+    ("recon_error", "Error map"),  # renamed after the method (gui.map_names.score_rows)
     ("unc_total", "Total uncertainty"),
     ("unc_epistemic", "Epistemic"),
     ("unc_aleatoric", "Aleatoric"),
@@ -105,7 +94,7 @@ STATUS_DONE_CACHED = (
 STATUS_CANCELLED = "Analysis cancelled; slices analysed so far are shown."
 STATUS_DEVICE = "Device: {device}"
 DEVICE_FROM_CACHE = "from cache, computed on {device}"
-STATUS_MODEL_ID = "Model: {name} ({hash})"
+STATUS_MODEL_ID = "Model: {method}, {name} ({hash})"
 STATUS_NO_MODEL = "Model: not loaded"
 STATUS_TIMINGS = "Load {load:.1f} s, preparation {prep:.1f} s, analysis {infer:.1f} s"
 STATUS_TIMINGS_CACHED = "Load {load:.1f} s, preparation {prep:.1f} s, read from cache {read:.1f} s"
@@ -322,3 +311,28 @@ BATCH_NOT_LOADED = "{name} is not loaded yet; decide it once it is."
 BATCH_NO_CASE = "Select a case in the case queue first."
 BATCH_DECIDED = "Case {name}: {decision}, saved for {reviewer}."
 BATCH_NOTHING_ANALYSED = "No case of the batch could be analysed."
+
+# --- the Model menu: which trained model the window runs ------------------------------------
+ACT_MODEL_BUNDLED = "&Bundled model: {method} ({hash})"
+ACT_MODEL_BUNDLED_MISSING = "Bundled model (missing from this installation)"
+ACT_MODEL_OPEN = "&Open model folder..."
+ACT_MODEL_RECENT = "{method}: {folder} ({hash})"
+ACT_MODEL_RECENT_BROKEN = "{folder} (cannot be read)"
+ACT_MODEL_RECENT_MISSING = "{folder} (folder not found)"
+MODEL_RECENT_HEADER = "Recently used model folders"
+MODEL_OPEN_TITLE = "Choose a trained model folder (weights.safetensors and model.json)"
+MODEL_FOLDER_TIP = "Model folder: {folder}"
+STATUS_MODEL_LOADING = "Checking the model in {folder}..."
+STATUS_MODEL_SWITCHED = "Now using {method}, {name} ({hash}) from {folder}."
+STATUS_MODEL_SAME = "That model is already in use."
+STATUS_MODEL_FALLBACK = (
+    "The model chosen last time could not be used ({reason}); using the bundled model."
+)
+STATUS_MODEL_FOLDER_GONE = "{folder} no longer exists"
+ERROR_MODEL_TITLE = "Cannot use this model"
+ERROR_MODEL_UNEXPECTED = "The model in {folder} could not be loaded ({reason})."
+OTHER_MODEL_DECISIONS = (
+    "{count} earlier decision(s) on this case were made with another model ({models}); "
+    "they stay with that model and are not shown here. Model menu: switch back to see them."
+)
+OTHER_MODEL_NAME = "{name} {hash}"
