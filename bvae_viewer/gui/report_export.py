@@ -76,6 +76,7 @@ def build_report_data(
         map_levels=dict(window.grid.levels),
         model_name=bundle.info.name,
         model_sha256=bundle.info.sha256,
+        method=bundle.info.method,
         device=window.device_name,
         metadata=case.metadata,
         decisions=dict(reviewed),

@@ -44,6 +44,7 @@ class ReportData:
     )
     case_review: DecisionRecord | None = None  # the reviewer's decision on the whole case
     radiological: bool = True  # thumbnails with the patient's right on the image's left
+    method: str = "bvae"  # the model's method (analysis.methods): names the map panels
     app_version: str = __version__
 
 

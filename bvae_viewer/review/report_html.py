@@ -22,12 +22,12 @@ from bvae_viewer.review.report_data import (
     thumbnail_slices,
 )
 from bvae_viewer.review.report_images import (
-    PANELS,
     colourbar_png,
     data_uri,
     map_png,
     panel_levels,
     profile_png,
+    report_panels,
 )
 from bvae_viewer.review.store import DecisionRecord
 
@@ -271,7 +271,7 @@ def _table_block(data: ReportData, text: _Text) -> Block:
 def _legend_block(data: ReportData, text: _Text, shown: list[int], reported: int) -> Block:
     cells, ranges = [], []
     thumb = text.size(THUMB_PX)
-    for p in PANELS:
+    for p in report_panels(data.method):
         lo, hi = panel_levels(data, p)
         cells.append(
             f"<td align='center' width='{thumb}'><b>{p.title}</b><br>"
@@ -306,12 +306,13 @@ def _slice_block(data: ReportData, index: int, s: SliceScores, d: Decision, text
     maps = data.maps[index]
     pol = data.result.policy
     images, thumb = "", text.size(THUMB_PX)
-    for p in PANELS:
+    panels = report_panels(data.method)
+    for p in panels:
         png = map_png(maps, p, panel_levels(data, p), data.radiological)
         images += (
             f"<td align='center'><img src='{data_uri(png)}' width='{thumb}' height='{thumb}'></td>"
         )
-    captions = "".join(f"<td align='center' class='caption'>{p.title}</td>" for p in PANELS)
+    captions = "".join(f"<td align='center' class='caption'>{p.title}</td>" for p in panels)
     own = pol.decide_slice(s)
     why = "" if own == d else f" (on its own: {own.value})"
     return Block(

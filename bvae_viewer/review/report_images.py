@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -13,6 +13,13 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from bvae_viewer.analysis.maps import MapSet
+from bvae_viewer.analysis.methods import (
+    BVAE,
+    PROB_UNET,
+    REVERSE_DISTILLATION,
+    UnknownMethodError,
+    method_info,
+)
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.review.report_data import ReportData, reported_slices
 
@@ -28,7 +35,8 @@ class Panel:
     unit: str
 
 
-# The window's order and colour maps, so a report looks like what the reader saw.
+# The window's order and colour maps, so a report looks like what the reader saw; the
+# titles below are the Bayesian VAE's (report_panels names them for other methods).
 PANELS = (
     Panel("Original", "original", "gray", "intensity"),
     Panel("Reconstruction", "reconstruction", "gray", "intensity"),
@@ -37,6 +45,31 @@ PANELS = (
     Panel("Epistemic", "epistemic", "viridis", "uncertainty"),
     Panel("Total", "total", "viridis", "uncertainty"),
 )
+# What the error map measures, for methods whose "error" is not a squared difference.
+_ERROR_UNITS = {REVERSE_DISTILLATION: "1 - cosine", PROB_UNET: "probability"}
+
+
+def report_panels(method: str) -> tuple[Panel, ...]:
+    """PANELS titled as the window titles them for this model's method."""
+    if method == BVAE:
+        return PANELS
+    try:
+        titles = method_info(method).panel_titles
+    except UnknownMethodError:
+        return PANELS
+    unit = _ERROR_UNITS.get(method, "score")
+    return tuple(
+        replace(
+            p,
+            title=titles.get(p.key, p.title),
+            # Neither RD's anomaly map nor the U-Net's probability is an intensity.
+            cmap="inferno" if p.key == "reconstruction" else p.cmap,
+            unit=unit if p.key in ("reconstruction", "error") else p.unit,
+        )
+        for p in PANELS
+    )
+
+
 _IMAGE_LEVELS = (0.0, 1.0)  # the preprocessed input and its reconstruction are in [0, 1]
 
 

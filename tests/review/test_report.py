@@ -226,3 +226,15 @@ def test_blocks_have_rows_only_for_the_slice_table():
     assert len(with_rows) == 1 and len(with_rows[0].rows) == 4
     assert "Reported slices (4)" in with_rows[0].part(with_rows[0].rows[:1])
     assert "continued" in with_rows[0].part(with_rows[0].rows[2:], first=False)
+
+
+def test_panels_are_named_after_the_models_method():
+    from bvae_viewer.review.report_images import PANELS, report_panels
+
+    assert report_panels("bvae") == PANELS
+    rd = {p.key: p for p in report_panels("reverse_distillation")}
+    assert rd["error"].title == "Anomaly map" and rd["error"].unit == "1 - cosine"
+    assert rd["reconstruction"].cmap != "gray"  # an anomaly map is not an intensity
+    pu = {p.key: p for p in report_panels("prob_unet")}
+    assert pu["reconstruction"].title == "Tumour probability"
+    assert report_panels("from-a-newer-release") == PANELS
