@@ -5,23 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
     QTreeWidgetItem,
     QVBoxLayout,
-    QWidget,
 )
 
 from bvae_viewer.gui import strings
+from bvae_viewer.gui.list_panel import POSITION_ROLE, ListPanel, show_reviewer
 from bvae_viewer.gui.profile_plot import DECISION_COLOURS
-from bvae_viewer.gui.queue_items import step_through
-from bvae_viewer.gui.queue_panel import POSITION_ROLE, REVIEWER_COLOURS, QueueList
+from bvae_viewer.gui.queue_panel import QueueList
 from bvae_viewer.gui.slice_info import format_value
 from bvae_viewer.review.batch import CASE_FILTERS, CaseItem, CaseStatus, case_matches
 from bvae_viewer.review.store import ReviewDecision
@@ -30,13 +27,10 @@ FAILED_COLOUR = "#ff7043"
 WAITING_COLOUR = "#9e9e9e"
 
 
-class CaseQueuePanel(QWidget):
+class CaseQueuePanel(ListPanel):
     """Shows CaseItems; reports which case the reader picked and what they decided."""
 
     case_chosen = Signal(int)  # position in the batch
-    decision_requested = Signal(str)  # ReviewDecision value, for the selected case
-    note_committed = Signal(str)
-    filter_changed = Signal(str)
     stop_requested = Signal()
 
     def __init__(self, filter_kind: str = "all", parent=None) -> None:
@@ -52,13 +46,7 @@ class CaseQueuePanel(QWidget):
         self.stop_button = QPushButton(strings.BATCH_STOP)
         self.stop_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.stop_button.clicked.connect(self.stop_requested.emit)
-        self.filter_combo = QComboBox()
-        for kind in CASE_FILTERS:
-            self.filter_combo.addItem(strings.CASE_FILTERS[kind], kind)
-        self.filter_combo.setCurrentIndex(max(0, self.filter_combo.findData(filter_kind)))
-        self.filter_combo.currentIndexChanged.connect(
-            lambda _i: self.filter_changed.emit(self.filter_kind)
-        )
+        self._filter_combo(strings.CASE_FILTERS, CASE_FILTERS, filter_kind)
         self.list = QueueList(strings.CASE_COLUMNS, strings.CASE_QUEUE_TIP)
         self.list.currentItemChanged.connect(self._current_changed)
         self.detail = QLabel("")
@@ -66,10 +54,7 @@ class CaseQueuePanel(QWidget):
         self.summary = QLabel(strings.BATCH_WAITING)
         self.summary.setWordWrap(True)
         self.summary.setStyleSheet("color:#9e9e9e")
-        self.note_edit = QLineEdit()
-        self.note_edit.setPlaceholderText(strings.CASE_NOTE_PLACEHOLDER)
-        self.note_edit.setClearButtonEnabled(True)
-        self.note_edit.returnPressed.connect(self._note_entered)
+        self._note_field(strings.CASE_NOTE_PLACEHOLDER)
         self.buttons = {d: self._button(strings.CASE_BUTTONS[d.value], d) for d in ReviewDecision}
 
         running = QHBoxLayout()
@@ -92,17 +77,7 @@ class CaseQueuePanel(QWidget):
         layout.addLayout(decide)
         layout.addWidget(self.note_edit)
 
-    def _button(self, text: str, decision: ReviewDecision) -> QPushButton:
-        button = QPushButton(text)
-        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keep the keyboard in the list
-        button.clicked.connect(lambda: self.decision_requested.emit(decision.value))
-        return button
-
     # --- content ------------------------------------------------------------------------
-    @property
-    def filter_kind(self) -> str:
-        return str(self.filter_combo.currentData())
-
     def set_folder(self, text: str) -> None:
         self.folder_label.setText(text)
 
@@ -140,45 +115,17 @@ class CaseQueuePanel(QWidget):
     def item(self, position: int | None) -> CaseItem | None:
         return next((i for i in self._items if i.position == position), None)
 
-    def shown_positions(self) -> list[int]:
-        return [i.position for i in self._shown]
-
     def select_position(self, position: int | None) -> None:
         """Highlight a case if it is listed, and say why the model decided as it did."""
-        self.list.blockSignals(True)
-        shown = self.shown_positions()
-        if position in shown:
-            row = self.list.topLevelItem(shown.index(position))
-            self.list.setCurrentItem(row)
-            self.list.scrollToItem(row)
-        else:
-            self.list.setCurrentItem(None)
-            self.list.clearSelection()
-        self.list.blockSignals(False)
+        self._highlight(position)
         item = self.item(position)
         self.detail.setText(_detail(item) if item is not None else "")
         self.detail.setStyleSheet(
             f"color:{FAILED_COLOUR}" if item and item.status == CaseStatus.FAILED else ""
         )
 
-    def neighbour(self, position: int | None, step: int) -> int | None:
-        """The listed case ``step`` rows after ``position`` (or the first/last)."""
-        return step_through(self.shown_positions(), position, step)
-
-    def set_note(self, text: str) -> None:
-        self.note_edit.setText(text)
-
-    def note(self) -> str:
-        return self.note_edit.text().strip()
-
-    # --- signals out ---------------------------------------------------------------------
-    def _current_changed(self, item: QTreeWidgetItem | None, _previous) -> None:
-        if item is not None:
-            self.case_chosen.emit(int(item.data(0, POSITION_ROLE)))
-
-    def _note_entered(self) -> None:
-        self.note_committed.emit(self.note())
-        self.list.setFocus()  # back to A/N/D and J/K
+    def _chosen(self, position: int) -> None:
+        self.case_chosen.emit(position)
 
 
 def model_text(item: CaseItem) -> str:
@@ -225,11 +172,5 @@ def _row(item: CaseItem) -> QTreeWidgetItem:
     row.setToolTip(1, _detail(item))
     for col in (2, 3):
         row.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    if item.reviewer is not None:
-        row.setForeground(4, QBrush(QColor(REVIEWER_COLOURS[item.reviewer.decision])))
-        bold = QFont(row.font(4))
-        bold.setBold(True)
-        row.setFont(4, bold)
-        if item.reviewer.note:
-            row.setToolTip(4, item.reviewer.note)
+    show_reviewer(row, 4, item.reviewer)
     return row

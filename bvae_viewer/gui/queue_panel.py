@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent
+from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -17,16 +16,15 @@ from PySide6.QtWidgets import (
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
-    QWidget,
 )
 
 from bvae_viewer.gui import strings
+from bvae_viewer.gui.list_panel import POSITION_ROLE, ListPanel, show_reviewer
 from bvae_viewer.gui.profile_plot import DECISION_COLOURS
-from bvae_viewer.gui.queue_items import FILTERS, QueueItem, matches, step_through
+from bvae_viewer.gui.queue_items import FILTERS, QueueItem, matches
 from bvae_viewer.gui.slice_info import format_value
 from bvae_viewer.review.store import DecisionRecord, ReviewDecision
 
-POSITION_ROLE = Qt.ItemDataRole.UserRole
 LIST_KEYS = {
     Qt.Key.Key_Up,
     Qt.Key.Key_Down,
@@ -34,11 +32,6 @@ LIST_KEYS = {
     Qt.Key.Key_End,
     Qt.Key.Key_PageUp,
     Qt.Key.Key_PageDown,
-}
-REVIEWER_COLOURS = {
-    ReviewDecision.ABNORMAL: "#ef5350",
-    ReviewDecision.NORMAL: "#66bb6a",
-    ReviewDecision.DEFER: "#bdbdbd",
 }
 DECISION_KEYS = {
     ReviewDecision.ABNORMAL: strings.BTN_ABNORMAL,
@@ -77,14 +70,11 @@ class QueueList(QTreeWidget):
             event.accept()
 
 
-class QueuePanel(QWidget):
+class QueuePanel(ListPanel):
     """Shows QueueItems; reports which slice the reader picked and what they decided."""
 
     item_chosen = Signal(int)  # position in the stack
-    decision_requested = Signal(str)  # ReviewDecision value, for the current slice
     case_decision_requested = Signal(str)  # ReviewDecision value, for the whole case
-    note_committed = Signal(str)  # Enter in the note field
-    filter_changed = Signal(str)
     reviewer_changed = Signal(str)
 
     def __init__(
@@ -94,11 +84,7 @@ class QueuePanel(QWidget):
         self._items: list[QueueItem] = []
         self._shown: list[QueueItem] = []
 
-        self.filter_combo = QComboBox()
-        for kind in FILTERS:
-            self.filter_combo.addItem(strings.QUEUE_FILTERS[kind], kind)
-        self.filter_combo.setCurrentIndex(max(0, self.filter_combo.findData(filter_kind)))
-        self.filter_combo.currentIndexChanged.connect(self._filter_picked)
+        self._filter_combo(strings.QUEUE_FILTERS, FILTERS, filter_kind)
         self.reviewer_edit = QLineEdit(reviewer)
         self.reviewer_edit.setToolTip(strings.REVIEWER_TIP)
         self.reviewer_edit.editingFinished.connect(
@@ -109,10 +95,7 @@ class QueuePanel(QWidget):
         self.summary = QLabel(strings.QUEUE_WAITING)
         self.summary.setWordWrap(True)
         self.summary.setStyleSheet("color:#9e9e9e")
-        self.note_edit = QLineEdit()
-        self.note_edit.setPlaceholderText(strings.NOTE_PLACEHOLDER)
-        self.note_edit.setClearButtonEnabled(True)
-        self.note_edit.returnPressed.connect(self._note_entered)
+        self._note_field(strings.NOTE_PLACEHOLDER)
         self.buttons = {d: self._button(text, d) for d, text in DECISION_KEYS.items()}
         self.case_label = QLabel(strings.CASE_UNDECIDED)
         # Decisions on this case made with another model (review sessions are per model).
@@ -148,12 +131,6 @@ class QueuePanel(QWidget):
         layout.addWidget(self.other_models)
         self.set_enabled(False)
 
-    def _button(self, text: str, decision: ReviewDecision) -> QPushButton:
-        button = QPushButton(text)
-        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keep the keyboard in the list
-        button.clicked.connect(lambda: self.decision_requested.emit(decision.value))
-        return button
-
     def _case_button(self, text: str, decision: ReviewDecision) -> QPushButton:
         button = QPushButton(text)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -171,10 +148,6 @@ class QueuePanel(QWidget):
             button.setEnabled(enabled)
 
     # --- content ------------------------------------------------------------------------
-    @property
-    def filter_kind(self) -> str:
-        return str(self.filter_combo.currentData())
-
     def reviewer(self) -> str:
         return self.reviewer_edit.text().strip()
 
@@ -200,31 +173,9 @@ class QueuePanel(QWidget):
             else strings.QUEUE_WAITING
         )
 
-    def shown_positions(self) -> list[int]:
-        return [i.position for i in self._shown]
-
     def select_position(self, position: int | None) -> None:
         """Highlight the slice on screen if it is listed; never moves the slice itself."""
-        self.list.blockSignals(True)
-        row = self.shown_positions().index(position) if position in self.shown_positions() else -1
-        if row >= 0:
-            item = self.list.topLevelItem(row)
-            self.list.setCurrentItem(item)
-            self.list.scrollToItem(item)
-        else:
-            self.list.setCurrentItem(None)
-            self.list.clearSelection()
-        self.list.blockSignals(False)
-
-    def neighbour(self, position: int, step: int) -> int | None:
-        """The listed slice ``step`` rows after ``position`` (or the first/last)."""
-        return step_through(self.shown_positions(), position, step)
-
-    def set_note(self, text: str) -> None:
-        self.note_edit.setText(text)
-
-    def note(self) -> str:
-        return self.note_edit.text().strip()
+        self._highlight(position)
 
     def set_case_decision(self, record: DecisionRecord | None) -> None:
         self.case_label.setText(
@@ -235,17 +186,8 @@ class QueuePanel(QWidget):
             )
         )
 
-    # --- signals out ---------------------------------------------------------------------
-    def _current_changed(self, item: QTreeWidgetItem | None, _previous) -> None:
-        if item is not None:
-            self.item_chosen.emit(int(item.data(0, POSITION_ROLE)))
-
-    def _filter_picked(self, _index: int) -> None:
-        self.filter_changed.emit(self.filter_kind)
-
-    def _note_entered(self) -> None:
-        self.note_committed.emit(self.note())
-        self.list.setFocus()  # back to the keys A/N/D and J/K
+    def _chosen(self, position: int) -> None:
+        self.item_chosen.emit(position)
 
 
 def reviewer_row(edit: QLineEdit) -> QHBoxLayout:
@@ -273,11 +215,5 @@ def _row(item: QueueItem) -> QTreeWidgetItem:
     row.setForeground(1, QBrush(QColor(DECISION_COLOURS[item.model])))
     for col in (0, 2, 3):
         row.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    if item.reviewer is not None:
-        row.setForeground(4, QBrush(QColor(REVIEWER_COLOURS[item.reviewer.decision])))
-        bold = QFont(row.font(4))
-        bold.setBold(True)
-        row.setFont(4, bold)
-        if item.reviewer.note:
-            row.setToolTip(4, item.reviewer.note)
+    show_reviewer(row, 4, item.reviewer)
     return row
