@@ -104,6 +104,7 @@ def case_summary(result: CaseResult) -> dict[str, Any]:
             "uncertainty": result.policy.uncertainty_threshold,
             "min_flagged_run": result.policy.min_flagged_run,
             "case_score_factor": result.policy.case_score_factor,
+            "review_band": result.policy.review_band,
             "max_review_fraction": result.policy.max_review_fraction,
         },
         "volume_features": features_dict(result.features),

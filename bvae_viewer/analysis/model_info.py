@@ -28,6 +28,10 @@ class Calibration:
     # slice far above the line and a long run just above it are both tumour-like; the pair is
     # chosen on validation cases. 1.0 for models calibrated before it existed.
     case_score_factor: float = 1.0
+    # Slices scoring within this factor of score_threshold (above or below) go to review:
+    # measured on validation data, the model errs most near its line, while deferring by
+    # the mean uncertainty alone sent mostly slices it had right. 1.0: no band (older models).
+    review_band: float = 1.0
     max_review_fraction: float = 0.1  # case sent to review above this share of review slices
     # Fixed display levels per map, so two slices (and two cases) look comparable.
     map_levels: dict[str, tuple[float, float]] = field(default_factory=dict)

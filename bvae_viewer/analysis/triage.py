@@ -48,6 +48,8 @@ class TriagePolicy:
     # The case's run counts slices above score_threshold times this (see Calibration); a
     # factor rather than a second threshold, so moving the slice threshold moves both.
     case_score_factor: float = 1.0
+    # Scores within this factor of score_threshold go to review (see Calibration).
+    review_band: float = 1.0
 
     @classmethod
     def from_calibration(cls, calibration: Calibration) -> TriagePolicy:
@@ -57,7 +59,13 @@ class TriagePolicy:
             calibration.min_flagged_run,
             calibration.max_review_fraction,
             max(1.0, calibration.case_score_factor),
+            max(1.0, calibration.review_band),
         )
+
+    def near_line(self, score: float) -> bool:
+        """Whether a score is too close to the threshold for the model to call it alone."""
+        band, line = self.review_band, self.score_threshold
+        return band > 1.0 and line / band < score <= line * band
 
     @property
     def case_score_threshold(self) -> float:
@@ -65,12 +73,13 @@ class TriagePolicy:
         return self.score_threshold * max(1.0, self.case_score_factor)
 
     def decide_slice(self, scores: SliceScores) -> Decision:
-        """Review beats flagged: a slice the model is unsure about goes to a human."""
+        """Review beats flagged: a slice the model is unsure about (high uncertainty, or a
+        score near the threshold) goes to a human."""
         if scores.empty:
             return Decision.EMPTY
         if not math.isfinite(scores.anomaly_score) or not math.isfinite(scores.unc_total):
             return Decision.REVIEW
-        if scores.unc_total > self.uncertainty_threshold:
+        if scores.unc_total > self.uncertainty_threshold or self.near_line(scores.anomaly_score):
             return Decision.REVIEW
         if scores.anomaly_score > self.score_threshold:
             return Decision.FLAGGED

@@ -170,11 +170,15 @@ def validation_slices(metrics: Mapping[str, Any]) -> ValidationSlices | None:
 def validation_preview(data: ValidationSlices, policy: TriagePolicy) -> ValidationPreview:
     """The triage at these thresholds on the validation slices (labels known there).
 
-    As TriagePolicy.decide_slice: review where a score is not finite or the uncertainty is
-    above its threshold, otherwise flagged above the score threshold (flagged = "abnormal").
+    As TriagePolicy.decide_slice: review where a score is not finite, the uncertainty is
+    above its threshold or the score near it, otherwise flagged above the score threshold
+    (flagged = "abnormal").
     """
     finite = np.isfinite(data.unc_total) & np.isfinite(data.anomaly_score)
-    automatic = finite & (np.nan_to_num(data.unc_total) <= policy.uncertainty_threshold)
+    near = np.array([policy.near_line(float(v)) for v in data.anomaly_score], dtype=bool)
+    automatic = (
+        finite & (np.nan_to_num(data.unc_total) <= policy.uncertainty_threshold) & ~near
+    )
     predicted = data.anomaly_score > policy.score_threshold
     n_auto = int(automatic.sum())
     wrong = int((automatic & (predicted != data.abnormal)).sum())

@@ -179,8 +179,14 @@ def _summary_block(data: ReportData, text: _Text) -> Block:
         ),
         (
             "Thresholds",
-            f"anomaly score &gt; {_fmt(pol.score_threshold, 6)}; mean total "
-            f"uncertainty &gt; {_fmt(pol.uncertainty_threshold, 6)}; case flagged "
+            f"anomaly score &gt; {_fmt(pol.score_threshold, 6)}; review: mean total "
+            f"uncertainty &gt; {_fmt(pol.uncertainty_threshold, 6)}"
+            + (
+                f" or a score within {_fmt(pol.review_band, 3)}× of the anomaly threshold"
+                if pol.review_band > 1
+                else ""
+            )
+            + "; case flagged "
             f"from {pol.min_flagged_run} consecutive slices above "
             f"{_fmt(pol.case_score_threshold, 6)}",
         ),

@@ -10,6 +10,7 @@ from bvae_viewer.analysis.calibrate import (
     calibrate,
     choose_alpha,
     choose_case_rule,
+    choose_review_band,
     choose_scoring,
     rescore,
     run_level,
@@ -103,6 +104,30 @@ def test_case_rule_flags_the_most_tumours_and_no_healthy_case():
     assert run == 2 and factor == pytest.approx(1.2)
     # No healthy case to learn from: the old default.
     assert choose_case_rule([], tumour, t) == (2, 1.0)
+
+
+def test_review_band_fills_the_review_budget_nearest_the_line_first():
+    score = np.array([0.5, 0.9, 1.05, 1.2, 2.0, 4.0, 0.95, 3.0, 0.2, 10.0])
+    uncertain = np.zeros(10, dtype=bool)
+    uncertain[9] = True  # one slice already goes to review by its uncertainty
+    band = choose_review_band(score, uncertain, 1.0, rate=0.4)  # room for 3 more
+    inside = (score > 1.0 / band) & (score <= band)
+    assert inside.sum() == 3 and set(score[inside]) == {0.95, 1.05, 0.9}
+    assert choose_review_band(score, np.ones(10, dtype=bool), 1.0, 0.4) == 1.0  # no room
+
+
+def test_calibrated_review_rate_is_the_target():
+    from bvae_viewer.analysis.calibrate import TARGET_REVIEW_RATE
+    from bvae_viewer.analysis.triage import TriagePolicy
+
+    cases = _validation(n=10)
+    cal = calibrate(cases)
+    assert cal.review_band > 1.0
+    policy = TriagePolicy.from_calibration(cal)
+    brain = [s for c in cases for s in c.scores if not s.empty]
+    rescored = [rescore(s, cal.alpha, cal.reduction) for s in brain]
+    review = np.mean([policy.decide_slice(s) == Decision.REVIEW for s in rescored])
+    assert 0.5 * TARGET_REVIEW_RATE <= review <= TARGET_REVIEW_RATE + 0.01
 
 
 def test_calibration_keeps_healthy_validation_cases_normal():

@@ -62,3 +62,13 @@ def test_case_factor_raises_the_line_a_run_must_clear():
     # whose slices are all normal.
     loose = TriagePolicy(1.0, 0.5, min_flagged_run=1, case_score_factor=0.5)
     assert loose.decide_case([s(0, 0.8), s(1, 0.9)]).decision == Decision.NORMAL
+
+
+def test_scores_near_the_line_go_to_review():
+    banded = TriagePolicy(1.0, 0.5, review_band=1.5)
+    assert banded.decide_slice(s(0, 0.6)) == Decision.NORMAL  # below 1/1.5
+    assert banded.decide_slice(s(0, 0.8)) == Decision.REVIEW
+    assert banded.decide_slice(s(0, 1.4)) == Decision.REVIEW
+    assert banded.decide_slice(s(0, 1.6)) == Decision.FLAGGED  # above 1.5
+    # Without a band (older models) only the uncertainty sends a slice to review.
+    assert POLICY.decide_slice(s(0, 0.8)) == Decision.NORMAL

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from bvae_viewer.analysis.maps import SliceScores
 from bvae_viewer.analysis.triage import Decision, TriagePolicy
 from bvae_viewer.gui.panels_grid import panel_image
 from bvae_viewer.gui.queue_items import (
@@ -302,6 +303,13 @@ def test_validation_preview_counts_like_the_triage():
     assert preview.abnormal_in_review == pytest.approx(1 / 3)  # slice 2
     everything = validation_preview(data, TriagePolicy(2.0, math.inf))
     assert everything.coverage == 0.75 and everything.abnormal_in_review == 0.0
+    # A band around the score threshold: 1.0 and 3.0 sit within 3x of 2.0, so every
+    # finite slice goes to review, just as decide_slice says.
+    banded = TriagePolicy(2.0, math.inf, review_band=3.0)
+    assert validation_preview(data, banded).coverage == 0.0
+    for score, unc in zip(data.anomaly_score, data.unc_total, strict=True):
+        s = SliceScores(0, float(score), 0.0, 0.0, float(unc), 0.0, 0.0, 0.5)
+        assert banded.decide_slice(s) == Decision.REVIEW
 
 
 def test_step_through_walks_the_listed_order_and_stops_at_its_ends():
