@@ -12,8 +12,8 @@ from bvae_viewer.analysis.model_info import ModelInfoError, read_model_info
 from bvae_viewer.nn.bundle import WEIGHTS_FILE, WeightsError, file_sha256, load_bundle
 from bvae_viewer.nn.engine import InferenceEngine
 from bvae_viewer.nn.pipeline import cache_key_for
-from bvae_viewer.nn.producers import slice_noise, slice_seed
 from bvae_viewer.nn.prob_unet import ProbUNet
+from bvae_viewer.nn.producers import slice_noise, slice_seed
 from bvae_viewer.nn.registry import RDNetwork
 from bvae_viewer.nn.reverse_distillation import (
     mc_dropout_sample_maps,
