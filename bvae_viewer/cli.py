@@ -69,14 +69,26 @@ def _parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train, calibrate and save a model from a BraTS folder")
     tr.add_argument("--data", type=Path, required=True)
     tr.add_argument("--out", type=Path, required=True)
-    tr.add_argument("--config", choices=("fast", "paper"), default="fast")
+    tr.add_argument(
+        "--method", choices=("bvae", "reverse_distillation", "prob_unet"), default="bvae",
+        help="the network to train (default: the Bayesian VAE)",
+    )
+    tr.add_argument("--config", choices=("fast", "paper"), default="fast",
+                    help="the Bayesian VAE's configuration")
+    tr.add_argument(
+        "--width", type=int, default=16,
+        help="reverse_distillation / prob_unet: channels of the first level (default 16)",
+    )
     tr.add_argument("--epochs", type=int, default=40)
     tr.add_argument("--batch-size", type=int, default=32)
     tr.add_argument("--lr", type=float, default=1e-3)
     tr.add_argument("--warmup-epochs", type=float, default=10.0, help="beta warm-up length")
     tr.add_argument("--patience", type=int, default=8, help="early-stopping patience (epochs)")
     tr.add_argument("--lr-warmup-steps", type=int, default=200, help="linear learning-rate ramp")
-    tr.add_argument("--time-budget", type=float, default=None, help="seconds; stop cleanly")
+    tr.add_argument(
+        "--time-budget", type=float, default=None,
+        help="seconds per network (Reverse Distillation trains two); stop cleanly",
+    )
     tr.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
@@ -236,9 +248,11 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from bvae_viewer.nn.config import ModelConfig
     from bvae_viewer.nn.train import TrainOptions
-    from bvae_viewer.nn.training_run import train_bundle
 
-    config = ModelConfig.paper() if args.config == "paper" else ModelConfig.fast()
+    if args.method != "bvae" and (args.resume or args.init_from is not None):
+        raise UserError("--resume and --init-from apply to the bvae method only.")
+    if args.width < 1:
+        raise UserError("--width must be at least 1.")
     options = TrainOptions(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -251,16 +265,31 @@ def _cmd_train(args: argparse.Namespace) -> int:
         device=args.device,
     )
     command = "bvae-viewer " + shlex.join(sys.argv[1:])
-    info = train_bundle(
-        args.data,
-        args.out,
-        config,
-        options,
-        name=args.name or f"bvae-{args.config}",
-        command=command,
-        resume=args.resume,
-        init_from=args.init_from,
-    )
+    if args.method == "bvae":
+        from bvae_viewer.nn.training_run import train_bundle
+
+        config = ModelConfig.paper() if args.config == "paper" else ModelConfig.fast()
+        info = train_bundle(
+            args.data,
+            args.out,
+            config,
+            options,
+            name=args.name or f"bvae-{args.config}",
+            command=command,
+            resume=args.resume,
+            init_from=args.init_from,
+        )
+    else:
+        from bvae_viewer.nn import method_training as mt
+
+        train, make_config = {
+            "reverse_distillation": (mt.train_rd_bundle, mt.rd_config),
+            "prob_unet": (mt.train_prob_unet_bundle, mt.prob_unet_config),
+        }[args.method]
+        info = train(
+            args.data, args.out, make_config(args.width), options,
+            name=args.name or f"{args.method}-w{args.width}", command=command,
+        )  # fmt: skip
     if info is not None:
         test = info.metrics.get("test", {})
         print(
@@ -296,6 +325,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from bvae_viewer.nn.bundle import load_bundle
 
     bundle = load_bundle(_model_dir(args.model), device="cpu")
+    if bundle.method != "bvae" and (args.compare_paper or args.training):
+        raise UserError(
+            "--compare-paper and --training time the Bayesian VAE only; this model is "
+            f"{bundle.method}."
+        )
     if args.compare_paper:
         from bvae_viewer.nn.bench import compare_configs
         from bvae_viewer.nn.config import ModelConfig

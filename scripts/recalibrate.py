@@ -22,7 +22,7 @@ from bvae_viewer.analysis.model_info import write_model_info
 from bvae_viewer.data.brats import find_cases
 from bvae_viewer.nn.bundle import load_bundle
 from bvae_viewer.nn.engine import InferenceEngine
-from bvae_viewer.nn.training_run import _load, evaluate_cases, split_metrics
+from bvae_viewer.nn.training_run import evaluate_cases, load_cases, split_metrics
 
 
 def main() -> int:
@@ -38,9 +38,9 @@ def main() -> int:
     found = {c.case_id: c for c in find_cases(args.data)}
     parts = {p: [found[i] for i in listed[p] if i in found] for p in ("val", "test")}
     engine = InferenceEngine(bundle, device=args.device, samples=5)
-    val = evaluate_cases(engine, _load(parts["val"], "validation"))
+    val = evaluate_cases(engine, load_cases(parts["val"], "validation"))
     calibration = calibrate(val)
-    test = evaluate_cases(engine, _load(parts["test"], "test"))
+    test = evaluate_cases(engine, load_cases(parts["test"], "test"))
     a, r = calibration.alpha, calibration.reduction
     training = dict(bundle.info.training)
     training["recalibration"] = {

@@ -62,8 +62,12 @@ def fit_reference(features: Sequence[VolumeFeatures]) -> dict[str, Any]:
     dist = [histogram_distance(h, mean_hist) for h in hists]
     ml = np.array([f.brain_ml for f in features])
 
-    def upper(name: str) -> float:
-        return float(np.nanmax([getattr(f, name) for f in features]) * MARGIN)
+    def upper(name: str) -> float | None:
+        values = np.array([getattr(f, name) for f in features], dtype=float)
+        values = values[np.isfinite(values)]
+        # None: the method has no such signal (Reverse Distillation and the Probabilistic
+        # U-Net have no latent likelihood), and the check is skipped.
+        return float(values.max() * MARGIN) if len(values) else None
 
     return {
         "histogram": mean_hist.tolist(),
@@ -101,8 +105,11 @@ def ood_reasons(features: VolumeFeatures, reference: dict[str, Any]) -> list[str
         ("unc_total", "unc_total_max", "the model's uncertainty is high throughout"),
     )
     for name, key, sentence in checks:
+        limit = reference.get(key)
+        if limit is None or np.isnan(limit):
+            continue  # the model has no such signal, so there is nothing to compare with
         value = getattr(features, name)
-        if not np.isfinite(value) or value > reference[key]:
+        if not np.isfinite(value) or value > limit:
             reasons.append(sentence)
     return reasons
 

@@ -17,7 +17,7 @@ from bvae_viewer.data.preprocess import InPlaneGrid, SliceStack
 from bvae_viewer.nn.bundle import Bundle
 from bvae_viewer.nn.config import ModelConfig
 from bvae_viewer.nn.device import choose_device
-from bvae_viewer.nn.engine import InferenceEngine, sample_reconstructions, slice_noise
+from bvae_viewer.nn.engine import InferenceEngine
 from bvae_viewer.nn.losses import vae_loss
 from bvae_viewer.nn.network import build_network
 
@@ -69,15 +69,14 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def slice_flops(bundle: Bundle, samples: int, device: torch.device) -> int:
-    """FLOPs of one brain slice: the encoder once plus K decoder passes."""
-    network = bundle.network
-    size = bundle.config.image_size
-    x = torch.rand(1, 1, size, size, device=device)
-    noise = slice_noise(0, 0, samples, bundle.config.latent_dim).unsqueeze(0).to(device)
+def slice_flops(engine: InferenceEngine) -> int:
+    """FLOPs of one brain slice through the engine's method (for the VAE: the encoder once
+    plus K decoder passes)."""
+    size = engine.bundle.image_size
+    x = torch.rand(1, 1, size, size, device=engine.device)
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
-        sample_reconstructions(network, x, noise)
+        engine.producer(x, [0])
     return int(counter.get_total_flops())
 
 
@@ -160,7 +159,7 @@ def run_bench(
 ) -> dict[str, Any]:
     """Time one synthetic volume through the engine; put the figures beside the machine's peak."""
     dev = choose_device(device)
-    stack = synthetic_stack(n_slices, brain_slices, bundle.config.image_size)
+    stack = synthetic_stack(n_slices, brain_slices, bundle.image_size)
     n_brain = int(stack.has_brain.sum())
     middle = n_slices // 2
     engine = InferenceEngine(copy.deepcopy(bundle), device=dev, samples=samples)
@@ -176,7 +175,7 @@ def run_bench(
             first = time.perf_counter() - t0
     _sync(dev)
     seconds = time.perf_counter() - t0
-    flops = slice_flops(engine.bundle, samples, engine.device) * n_brain
+    flops = slice_flops(engine) * n_brain
     peak = matmul_gflops(engine.device)
     achieved = flops / seconds / 1e9
     figures: dict[str, Any] = {
@@ -186,6 +185,7 @@ def run_bench(
         ),
         "model": bundle.info.name,
         "config": bundle.config.name,
+        "method": bundle.method,
         "samples": samples,
         "volume_seconds": round(seconds, 3),
         "first_slice_seconds": round(first or 0.0, 4),

@@ -6,16 +6,22 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from bvae_viewer.analysis.model_info import ModelInfo, read_model_info, write_model_info
-from bvae_viewer.nn.config import ModelConfig
+from bvae_viewer.analysis.methods import UnknownMethodError
+from bvae_viewer.analysis.model_info import (
+    ModelInfo,
+    ModelInfoError,
+    read_model_info,
+    write_model_info,
+)
 from bvae_viewer.nn.device import choose_device
-from bvae_viewer.nn.network import BayesianVAE, build_network
+from bvae_viewer.nn.registry import config_from_dict, config_of, network_spec, spec_of_network
 
 WEIGHTS_FILE = "weights.safetensors"
 
@@ -26,11 +32,24 @@ class WeightsError(Exception):
 
 @dataclass
 class Bundle:
-    """A loaded model: the network (eval mode, fp32), its description and its config."""
+    """A loaded model: the network (eval mode, fp32), its description and its config.
 
-    network: BayesianVAE
+    ``network`` and ``config`` follow ``info.method`` (nn.registry): a BayesianVAE and its
+    ModelConfig, an RDNetwork and its RDConfig, or a ProbUNet and its ProbUNetConfig.
+    """
+
+    network: nn.Module
     info: ModelInfo
-    config: ModelConfig
+    config: Any
+
+    @property
+    def method(self) -> str:
+        return self.info.method
+
+    @property
+    def image_size(self) -> int:
+        """Side of the square slices the network takes (every method's config has it)."""
+        return int(self.config.image_size)
 
 
 def file_sha256(path: Path) -> str:
@@ -41,11 +60,9 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _config_of(network: nn.Module, info: ModelInfo) -> ModelConfig:
-    config = getattr(network, "config", None)
-    if isinstance(config, ModelConfig):
-        return config
-    return ModelConfig.from_dict(info.config)
+def _config_of(network: nn.Module, method: str, info: ModelInfo) -> Any:
+    config = config_of(network)
+    return config if config is not None else config_from_dict(method, info.config)
 
 
 def save_bundle(network: nn.Module, info: ModelInfo, model_dir: Path) -> ModelInfo:
@@ -53,7 +70,9 @@ def save_bundle(network: nn.Module, info: ModelInfo, model_dir: Path) -> ModelIn
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     network = getattr(network, "module", network)  # a DDP wrapper
-    config = _config_of(network, info)
+    # The method is what the network is, whatever the caller's info said.
+    method = spec_of_network(network).method
+    config = _config_of(network, method, info)
     tensors = {
         name: (
             t.detach().to("cpu", torch.float16) if t.is_floating_point() else t.detach().cpu()
@@ -66,7 +85,11 @@ def save_bundle(network: nn.Module, info: ModelInfo, model_dir: Path) -> ModelIn
     tmp.replace(weights)
     weights.chmod(0o644)  # readable by every user of a shared install
     info = replace(
-        info, config=asdict(config), weights_file=WEIGHTS_FILE, sha256=file_sha256(weights)
+        info,
+        config=asdict(config),
+        weights_file=WEIGHTS_FILE,
+        sha256=file_sha256(weights),
+        method=method,
     )
     write_model_info(model_dir, info)
     return info
@@ -98,9 +121,13 @@ def _check_names(model_dir: Path, expected: dict, found: dict) -> None:
 
 
 def load_bundle(model_dir: Path, device: str | torch.device = "cpu") -> Bundle:
-    """Read model.json, verify the weights' sha256, build the network and load them."""
+    """Read model.json, verify the weights' sha256, build the method's network, load them."""
     model_dir = Path(model_dir)
     info = read_model_info(model_dir)  # ModelInfoError when model.json is missing/damaged
+    try:
+        spec = network_spec(info.method)
+    except UnknownMethodError as exc:
+        raise ModelInfoError(str(exc)) from None
     weights = model_dir / info.weights_file
     if not weights.is_file():
         raise WeightsError(f"The model weights {weights} are missing; reinstall the model.")
@@ -110,12 +137,12 @@ def load_bundle(model_dir: Path, device: str | torch.device = "cpu") -> Bundle:
             "reinstall the model."
         )
     try:
-        config = ModelConfig.from_dict(info.config)
+        config = config_from_dict(spec.method, info.config)
     except (TypeError, ValueError) as exc:
         raise WeightsError(
             f"The model in {model_dir} was made for a different version of this program ({exc})."
         ) from exc
-    network = build_network(config)
+    network = spec.build(config)
     try:
         tensors = load_file(str(weights))  # safetensors: plain arrays, nothing unpickled
     except (SafetensorError, OSError) as exc:
@@ -127,6 +154,6 @@ def load_bundle(model_dir: Path, device: str | torch.device = "cpu") -> Bundle:
     network.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
     target = choose_device(device)
     network = network.to(target).eval()
-    if config.channels_last:
+    if getattr(config, "channels_last", False):  # the VAE's setting; the others have none
         network = network.to(memory_format=torch.channels_last)
     return Bundle(network=network, info=info, config=config)

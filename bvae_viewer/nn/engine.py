@@ -1,9 +1,9 @@
-"""Inference: slices -> K decoder samples -> the maps of eq. 10-14 and the slice scores."""
+"""Inference: slices -> the method's maps (nn.producers) -> the slice scores, streamed in the
+order asked for, in batches, cancellable, shrinking the batch (then leaving CUDA) on OOM."""
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -11,15 +11,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from bvae_viewer.analysis.maps import EPS, MapSet, SliceScores, score_slice
+from bvae_viewer.analysis.maps import MapSet, SliceScores, score_slice
 from bvae_viewer.data.preprocess import SliceStack
 from bvae_viewer.nn.bundle import Bundle
 from bvae_viewer.nn.device import choose_device, device_label
-from bvae_viewer.nn.network import BayesianVAE
+from bvae_viewer.nn.producers import producer_for
+from bvae_viewer.nn.producers import slice_noise as slice_noise  # where callers look for it
 
 log = logging.getLogger(__name__)
 
-HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 FIRST_BATCH = 1  # the slice on screen comes back alone, before the first full batch
 
 
@@ -36,13 +36,6 @@ class SliceResult:
     scores: SliceScores
 
 
-def slice_noise(seed: int, position: int, samples: int, latent_dim: int) -> torch.Tensor:
-    """The K latent noise vectors of one slice: a function of (seed, position) only."""
-    key = int(np.random.SeedSequence([seed, position]).generate_state(1, np.uint64)[0])
-    generator = torch.Generator().manual_seed(key)
-    return torch.randn(samples, latent_dim, generator=generator)
-
-
 def _is_oom(exc: BaseException) -> bool:
     if isinstance(exc, torch.cuda.OutOfMemoryError):
         return True
@@ -50,42 +43,6 @@ def _is_oom(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and (
         "out of memory" in text or "not enough memory" in text
     )
-
-
-def sample_reconstructions(
-    network: BayesianVAE, x: torch.Tensor, noise: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """x (B, 1, S, S), noise (B, K, L) -> means and log-variances (B, K, S, S), mu (B, L).
-
-    The encoder runs once; all B*K latent samples go through the decoder in one call.
-    """
-    b, k, latent = noise.shape
-    mu, logvar_z = network.encoder(x)
-    z = network.sample_latent(
-        mu.unsqueeze(1).expand(b, k, latent).reshape(b * k, latent),
-        logvar_z.unsqueeze(1).expand(b, k, latent).reshape(b * k, latent),
-        noise.reshape(b * k, latent),
-    )
-    rec = network.decoder(z)
-    side = x.shape[-1]
-    return rec.mean.reshape(b, k, side, side), rec.logvar.reshape(b, k, side, side), mu
-
-
-def maps_from_samples(
-    x: torch.Tensor, means: torch.Tensor, logvars: torch.Tensor
-) -> dict[str, torch.Tensor]:
-    """Eq. 10-14 in torch: x (B, S, S), samples (B, K, S, S) -> maps of shape (B, S, S)."""
-    x_bar = means.mean(dim=1)
-    epistemic = ((means - x_bar.unsqueeze(1)) ** 2).mean(dim=1)
-    aleatoric = torch.exp(logvars).mean(dim=1)
-    error = (x - x_bar) ** 2
-    return {
-        "reconstruction": x_bar,
-        "aleatoric": aleatoric,
-        "epistemic": epistemic,
-        "error": error,
-        "pixel_score": error / (epistemic + aleatoric + EPS),
-    }
 
 
 class InferenceEngine:
@@ -109,19 +66,12 @@ class InferenceEngine:
         self.alpha = float(bundle.info.calibration.alpha)
         self.reduction = bundle.info.calibration.reduction
         self.notes: list[str] = []
+        self.producer = producer_for(bundle.method, bundle.network, samples, seed)
         self._move_to(choose_device(device))
 
     def _move_to(self, device: torch.device) -> None:
         self.device = device
-        self.network.to(device).eval()
-        if self.bundle.config.channels_last:
-            self.network.to(memory_format=torch.channels_last)
-        if self.bundle.config.dropout > 0:
-            # MC dropout: dropout stays on at inference. Its masks come from the global RNG,
-            # seeded per batch, so they repeat for the same batches but depend on batching.
-            for module in self.network.decoder.modules():
-                if isinstance(module, torch.nn.Dropout2d):
-                    module.train()
+        self.producer.to(device)
         self.device_label = device_label(device)
         log.debug("engine on %s, K=%d, batch %d", self.device_label, self.samples,
                   self.batch_size)
@@ -129,21 +79,9 @@ class InferenceEngine:
     # --- one batch of brain slices -------------------------------------------------------
     def _infer_batch(self, stack: SliceStack, positions: list[int]) -> list[SliceResult]:
         images = torch.from_numpy(np.ascontiguousarray(stack.images[positions]))
-        noise = torch.stack(
-            [
-                slice_noise(self.seed, p, self.samples, self.bundle.config.latent_dim)
-                for p in positions
-            ]
-        )
-        if self.bundle.config.dropout > 0:
-            torch.manual_seed(
-                int(np.random.SeedSequence([self.seed, *positions]).generate_state(1)[0])
-            )
         with torch.inference_mode():
             x = images.to(self.device).unsqueeze(1)
-            means, logvars, mu = sample_reconstructions(self.network, x, noise.to(self.device))
-            maps = maps_from_samples(x[:, 0], means, logvars)
-            latent_nll = (0.5 * mu.float() ** 2 + HALF_LOG_2PI).mean(dim=1)
+            maps, latent_nll = self.producer(x, positions)
             maps = {k: v.float().cpu().numpy() for k, v in maps.items()}
             latent_nll = latent_nll.cpu().numpy()
         results = []
@@ -239,7 +177,7 @@ class InferenceEngine:
         cancel: threading.Event | None = None,
     ) -> Iterator[SliceResult]:
         """Yield one SliceResult per slice: ``order`` first, then the rest by position."""
-        size = self.bundle.config.image_size
+        size = self.bundle.image_size
         if stack.images.shape[1:] != (size, size):
             raise EngineError(
                 f"The slices are {stack.images.shape[1]}x{stack.images.shape[2]} pixels but "

@@ -23,7 +23,8 @@ import torch
 
 from bvae_viewer.analysis.evaluation import paper
 from bvae_viewer.analysis.evaluation.store import ResultStore
-from bvae_viewer.analysis.model_info import MODEL_JSON
+from bvae_viewer.analysis.methods import BVAE, method_info
+from bvae_viewer.analysis.model_info import MODEL_JSON, ModelInfoError
 from bvae_viewer.data.brats import find_cases, synthetic_source
 from bvae_viewer.data.mvtec import is_mvtec_category
 from bvae_viewer.nn.bundle import Bundle, load_bundle
@@ -56,6 +57,11 @@ def _given_model(model_dir: Path, device: torch.device) -> tuple[Bundle | None, 
             f"no bundled model at {model_dir}: Table 1 shows the configurations trained here."
         )
     bundle = load_bundle(model_dir, device=device)  # ModelInfoError / WeightsError: exit 2
+    if bundle.method != BVAE:  # Table 1's given-model row runs a Bayesian VAE
+        raise ModelInfoError(
+            f"evaluate --model needs a Bayesian VAE; {model_dir} holds a "
+            f"{method_info(bundle.method).display_name} model (its rows are trained here)."
+        )
     size = bundle.config.image_size
     if 128 % size:
         return (

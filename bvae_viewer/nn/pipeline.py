@@ -128,9 +128,11 @@ def cache_key_for(
     stack: SliceStack, case_hash: str, bundle: Bundle, engine: InferenceEngine
 ) -> CacheKey | None:
     """The result-cache key of running engine over stack; None when the result cannot be
-    reused: MC dropout draws its masks per batch, so its maps depend on the batching and
-    on the order the slices are asked for, which differ between the window and the CLI."""
-    if bundle.config.dropout > 0:
+    reused: a VAE with decoder MC dropout draws its masks per batch, so its maps depend on
+    the batching and on the order the slices are asked for, which differ between the window
+    and the CLI. The model's sha256 is in the key, so two models (of any methods) never
+    share an entry."""
+    if not engine.producer.cacheable:
         return None
     return make_key(
         case_hash=case_hash,
@@ -271,7 +273,11 @@ def analyze_loaded(
             # A DICOM folder is often named after the patient: keep identifiers out.
             "source": redact(loaded.path.name, volume.identity),
             "n_slices": len(loaded.stack),
-            "model": {"name": bundle.info.name, "sha256": bundle.info.sha256},
+            "model": {
+                "name": bundle.info.name,
+                "sha256": bundle.info.sha256,
+                "method": bundle.method,
+            },
             # On a hit: where the stored result was computed (the same kind of device).
             "device": cache_info.pop("device", engine.device_label),
             "device_notes": cache_info.pop("device_notes", list(engine.notes)),

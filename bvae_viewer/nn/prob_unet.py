@@ -147,6 +147,16 @@ def sample_variance(probs: torch.Tensor) -> torch.Tensor:
     return probs.var(dim=1, unbiased=True)
 
 
+def prior_maps(net: ProbUNet, x: torch.Tensor, noise: torch.Tensor) -> dict[str, torch.Tensor]:
+    """K prior samples of x (B, 1, S, S), noise (B, K, D) -> maps (B, S, S): ``error`` the mean
+    tumour probability, ``aleatoric`` its variance over the samples, ``epistemic`` zero (this
+    model has no weight uncertainty). One sample has no spread: its variance is zero."""
+    probs = net.prior_samples(x, noise)
+    mean = probs.mean(dim=1)
+    variance = sample_variance(probs) if probs.shape[1] > 1 else torch.zeros_like(mean)
+    return {"error": mean, "aleatoric": variance, "epistemic": torch.zeros_like(variance)}
+
+
 def uncertainty_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared error of the predicted pixel variance against the graders' variance,
     both divided by its largest possible value (1/4): 0 exactly when they are equal."""

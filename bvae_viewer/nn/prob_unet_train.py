@@ -20,6 +20,12 @@ from bvae_viewer.nn.device import choose_device
 from bvae_viewer.nn.prob_unet import ProbUNet, ProbUNetConfig, build_prob_unet, elbo_loss
 from bvae_viewer.nn.train import TrainOptions
 
+# Weight of the supervised variance loss (normalised MSE, see prob_unet.uncertainty_loss)
+# against the per-pixel BCE: what the evaluation's prob_unet_sup row and `train` use.
+SUPERVISED_WEIGHT = 1.0
+# The U-Net's learning-rate warm-up: the quick preset's 200 steps are most of its budget.
+LR_WARMUP_STEPS = 20
+
 
 def pack_graders(masks: np.ndarray) -> np.ndarray:
     """(n, N, S, S) binary masks -> (N, S, S) uint8 with bit g for grader g (n <= 8)."""

@@ -394,9 +394,11 @@ def ensemble_sample_maps(
 
 @torch.inference_mode()
 def mc_dropout_sample_maps(
-    teacher: Teacher, student: Student, x: torch.Tensor, samples: int, seed: int
+    teacher: Teacher, student: Student, x: torch.Tensor, samples: int, seed: int | Sequence[int]
 ) -> torch.Tensor:
-    """K dropout masks on the bottleneck embedding, batched; masks fixed by ``seed``.
+    """K dropout masks on the bottleneck embedding, batched; masks fixed by ``seed``: one
+    seed for the batch, or one per slice (the app's engine: a slice's masks then do not
+    depend on the batch it came in).
 
     The teacher and the bottleneck's fusion run once per slice; the K embeddings with
     different masks go through the decoder as one batch of B*K.
@@ -405,10 +407,17 @@ def mc_dropout_sample_maps(
     feats = teacher(x)
     z = student.bottleneck.embed(feats)
     p = student.bottleneck.p
-    gen = torch.Generator(device="cpu").manual_seed(int(seed))
     zk = z.unsqueeze(1).expand(b, samples, *z.shape[1:])
     if p > 0:
-        keep = (torch.rand(zk.shape, generator=gen) >= p).to(z.device, z.dtype)
+        if not isinstance(seed, Sequence):
+            gen = torch.Generator(device="cpu").manual_seed(int(seed))
+            draws = torch.rand(zk.shape, generator=gen)
+        else:
+            draws = torch.stack(
+                [torch.rand(zk.shape[1:], generator=torch.Generator().manual_seed(int(s)))
+                 for s in seed]
+            )  # fmt: skip
+        keep = (draws >= p).to(z.device, z.dtype)
         zk = zk * keep / (1.0 - p)
     out = student.decoder(zk.reshape(b * samples, *z.shape[1:]))
     rep = [f.repeat_interleave(samples, dim=0) for f in feats]

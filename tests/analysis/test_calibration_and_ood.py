@@ -1,5 +1,6 @@
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -171,6 +172,31 @@ def test_volume_level_reconstruction_error_alone_triggers_review():
     scores = _scores(stack, labels, np.random.default_rng(0), shift=0.05)
     reasons = ood_reasons(volume_features(stack, scores), cal.ood)
     assert "the reconstruction error is high throughout" in reasons
+
+
+def _without_latent(case: ValidationCase) -> ValidationCase:
+    scores = tuple(replace(s, latent_nll=math.nan) for s in case.scores)
+    return replace(case, scores=scores, features=replace(case.features, latent_nll=math.nan))
+
+
+def test_methods_without_a_latent_likelihood_are_calibrated_and_not_sent_to_review():
+    # Reverse Distillation and the Probabilistic U-Net report latent_nll = NaN: the OOD check
+    # must skip that signal, not call every case unlike the training data.
+    cases = [_without_latent(c) for c in _validation()]
+    cal = calibrate(cases)
+    assert cal.ood["latent_nll_max"] is None
+    assert all(math.isfinite(cal.ood[k]) for k in ("recon_error_max", "unc_total_max"))
+    for case in cases:
+        assert ood_reasons(case.features, cal.ood) == []
+        image, _ = brain_phantom(tumour=not case.healthy, seed=int(case.case_id[1:]))
+        result = assess_case(_stack(image), [rescore(s, cal.alpha) for s in case.scores], cal)
+        assert result.case.decision != Decision.REVIEW, result.case.reasons
+    json.dumps(cal.ood, allow_nan=False)  # None is plain JSON; NaN would not be
+    image, _ = brain_phantom(seed=2)
+    stack = _stack(image)
+    shifted = _scores(stack, np.zeros(len(stack), bool), np.random.default_rng(0), shift=0.05)
+    features = replace(volume_features(stack, shifted), latent_nll=math.nan)
+    assert ood_reasons(features, cal.ood) == ["the reconstruction error is high throughout"]
 
 
 def test_histogram_distance_bounds():

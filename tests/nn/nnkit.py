@@ -52,3 +52,33 @@ def make_bundle(model_dir, config: ModelConfig, seed: int = 0, alpha: float = 0.
     info = ModelInfo(config.name, {}, "", "", calibration=Calibration(alpha=alpha))
     save_bundle(net, info, model_dir)
     return load_bundle(model_dir)
+
+
+def tiny_rd_config(**changes):
+    """Reverse Distillation at 32 px, 4 channels at S/2 (dropout on, as trained)."""
+    from bvae_viewer.nn.reverse_distillation import RDConfig
+
+    return RDConfig(**({"image_size": 32, "width": 4, "dropout": 0.2} | changes))
+
+
+def tiny_prob_unet_config(**changes):
+    """A two-level Probabilistic U-Net at 32 px."""
+    from bvae_viewer.nn.prob_unet import ProbUNetConfig
+
+    base = {"image_size": 32, "channels": (4, 8), "latent_dim": 3, "head_channels": 8}
+    return ProbUNetConfig(**(base | changes))
+
+
+def make_method_bundle(model_dir, config, seed: int = 0):
+    """A saved-and-loaded bundle of a fresh network of the config's method (nn.registry)."""
+    from bvae_viewer.nn.prob_unet import ProbUNetConfig, build_prob_unet
+    from bvae_viewer.nn.registry import RDNetwork
+
+    torch.manual_seed(seed)
+    net = build_prob_unet(config) if isinstance(config, ProbUNetConfig) else RDNetwork(config)
+    if isinstance(config, ProbUNetConfig):
+        with torch.no_grad():  # a fresh prior is N(0, I)-like; widen it so samples differ
+            net.prior.head.weight.normal_(std=0.3)
+    info = ModelInfo(config.name, {}, "", "", calibration=Calibration(alpha=0.5))
+    save_bundle(net, info, model_dir)
+    return load_bundle(model_dir)

@@ -21,19 +21,14 @@ import torch
 
 from bvae_viewer.analysis.evaluation.segmentation import SegmentationTally
 from bvae_viewer.analysis.evaluation.store import RowRecord
-from bvae_viewer.nn.engine import slice_noise
 from bvae_viewer.nn.evaluation.preset import EvalPreset
 from bvae_viewer.nn.evaluation.prob_unet_data import GradedSlices, load_graded
 from bvae_viewer.nn.evaluation.runs import RunContext, preset_options, score_row
 from bvae_viewer.nn.evaluation.scoring import MapFn, slice_key
-from bvae_viewer.nn.prob_unet import ProbUNet, ProbUNetConfig, sample_variance
-from bvae_viewer.nn.prob_unet_train import train_prob_unet
+from bvae_viewer.nn.prob_unet import ProbUNet, ProbUNetConfig, prior_maps, sample_variance
+from bvae_viewer.nn.prob_unet_train import LR_WARMUP_STEPS, SUPERVISED_WEIGHT, train_prob_unet
+from bvae_viewer.nn.producers import slice_noise
 
-# Weight of the supervised variance loss (normalised MSE, see prob_unet.uncertainty_loss)
-# against the per-pixel BCE.
-SUPERVISED_WEIGHT = 1.0
-# The U-Net's learning-rate warm-up: the preset's 200 steps are most of a quick budget.
-LR_WARMUP_STEPS = 20
 ROWS = (("prob_unet", 0.0), ("prob_unet_sup", SUPERVISED_WEIGHT))
 
 
@@ -60,13 +55,8 @@ def prob_unet_maps(net: ProbUNet, samples: int, seed: int, device: torch.device)
 
     def run(x: torch.Tensor, keys: Sequence[int]) -> dict[str, torch.Tensor]:
         noise = torch.stack([slice_noise(seed, k, samples, latent) for k in keys]).to(x.device)
-        probs = net.prior_samples(x, noise)
-        variance = sample_variance(probs)
-        return {
-            "error": probs.mean(dim=1),  # the score: predicted tumour area over the brain
-            "aleatoric": variance,
-            "epistemic": torch.zeros_like(variance),  # no weight uncertainty in this model
-        }
+        # error, the score: the predicted tumour area over the brain.
+        return prior_maps(net, x, noise)
 
     return run
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,20 +33,17 @@ from bvae_viewer.analysis.evaluation.slices import ScoredSlices, fit_operating_p
 from bvae_viewer.analysis.evaluation.store import RowRecord
 from bvae_viewer.nn.evaluation.data import EvalCase
 from bvae_viewer.nn.evaluation.scoring import slice_key
+from bvae_viewer.nn.rd_training import RDModels, train_rd
 from bvae_viewer.nn.reverse_distillation import (
     RDConfig,
     RDTrainOptions,
     RDTrainResult,
-    Student,
-    Teacher,
     ensemble_sample_maps,
     image_scores,
     mc_dropout_sample_maps,
     parameters_m,
-    pretrain_teacher,
     single_maps,
     summarise_samples,
-    train_student,
     tta_sample_maps,
 )
 from bvae_viewer.nn.tta import tta_views
@@ -79,29 +76,12 @@ def rd_options(ctx: RunContext, seed: int) -> RDTrainOptions:
     )
 
 
-@dataclass
-class RDModels:
-    teacher: Teacher
-    students: list[Student]
-    teacher_training: RDTrainResult
-    student_trainings: list[RDTrainResult]
-
-
-def train_rd(ctx: RunContext, config: RDConfig) -> RDModels:
+def _train(ctx: RunContext, config: RDConfig) -> RDModels:
     """The teacher, then the students on it (members differ by their seed)."""
-    train, stop = ctx.data.train.images, ctx.data.stopping.images
-    ctx.log(
-        f"pretraining the RD teacher (denoising-inpainting, budget {ctx.preset.budget_s:.0f} s)"
-    )
-    t = pretrain_teacher(config, train, stop, rd_options(ctx, ctx.seed + 3000))
-    ctx.log(f"  {t.epochs_run} epochs, {t.steps} steps, stopped by {t.stopped}")
-    results = []
-    for i in range(max(1, ctx.preset.ensemble_members)):
-        ctx.log(f"training RD student {i + 1} (seed {ctx.seed + 2000 + i})")
-        s = train_student(config, t.module, train, stop, rd_options(ctx, ctx.seed + 2000 + i))
-        ctx.log(f"  {s.epochs_run} epochs, {s.steps} steps, stopped by {s.stopped}")
-        results.append(s)
-    return RDModels(t.module, [r.module for r in results], t, results)
+    return train_rd(
+        config, ctx.data.train.images, ctx.data.stopping.images,
+        lambda seed: rd_options(ctx, seed), ctx.seed, ctx.preset.ensemble_members, ctx.log,
+    )  # fmt: skip
 
 
 @torch.inference_mode()
@@ -195,7 +175,7 @@ def _samplers(ctx: RunContext, models: RDModels, config: RDConfig) -> dict[str, 
 def rd_rows(ctx: RunContext) -> list[RowRecord]:
     """The four RD rows (see the module docstring)."""
     config = rd_config(ctx)
-    models = train_rd(ctx, config)
+    models = _train(ctx, config)
     p = ctx.preset
     one = _training(models.teacher_training, models.student_trainings[:1])
     every = _training(models.teacher_training, models.student_trainings)

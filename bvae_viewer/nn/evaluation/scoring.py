@@ -21,11 +21,12 @@ from bvae_viewer.analysis.maps import EPS
 from bvae_viewer.analysis.model_info import ModelInfo
 from bvae_viewer.data.preprocess import SliceStack
 from bvae_viewer.nn.bundle import Bundle
-from bvae_viewer.nn.engine import InferenceEngine, maps_from_samples, sample_reconstructions
-from bvae_viewer.nn.engine import slice_noise as latent_noise
+from bvae_viewer.nn.engine import InferenceEngine
 from bvae_viewer.nn.evaluation.data import EvalCase, pool_stack
 from bvae_viewer.nn.network import BayesianVAE
 from bvae_viewer.nn.pipeline import run_stack
+from bvae_viewer.nn.producers import maps_from_samples, sample_reconstructions
+from bvae_viewer.nn.producers import slice_noise as latent_noise
 from bvae_viewer.nn.tta import View, augment, tta_views, unaugment_grid
 
 MapFn = Callable[[torch.Tensor, Sequence[int]], dict[str, torch.Tensor]]
