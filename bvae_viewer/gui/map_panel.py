@@ -65,8 +65,8 @@ class MapPanel(pg.GraphicsLayoutWidget):
         self.colorbar.axis.setTextPen(TITLE_COLOUR)
         # Same width in every panel, so the six views have the same size and zoom alike.
         self.colorbar.axis.setWidth(COLORBAR_AXIS_WIDTH)
-        if follows_window:
-            self.colorbar.sigLevelsChanged.connect(self._bar_moved)
+        # Connected whatever the mode: set_follows_window can switch it with the model.
+        self.colorbar.sigLevelsChanged.connect(self._bar_moved)
 
         self.overlay_item: pg.ImageItem | None = None
         self._cross = [
@@ -98,8 +98,7 @@ class MapPanel(pg.GraphicsLayoutWidget):
         s.view_changed.connect(self._apply_view)
         s.crosshair_changed.connect(self._apply_crosshair)
         s.orientation_changed.connect(self._apply_orientation)
-        if self.follows_window:
-            s.window_changed.connect(self._apply_window)
+        s.window_changed.connect(self._apply_window)
         self._apply_orientation(s.radiological)
 
     def _make_label(self) -> pg.TextItem:
@@ -155,12 +154,20 @@ class MapPanel(pg.GraphicsLayoutWidget):
             self.view.setRange(rect, padding=0.0)
 
     def _apply_window(self, low: float, high: float) -> None:
-        if tuple(self.colorbar.levels()) != (low, high):
+        if self.follows_window and tuple(self.colorbar.levels()) != (low, high):
             self.colorbar.setLevels((low, high))
 
     def _bar_moved(self, bar: pg.ColorBarItem) -> None:
-        low, high = bar.levels()
-        self.state.set_window(low, high)
+        if self.follows_window:
+            low, high = bar.levels()
+            self.state.set_window(low, high)
+
+    def set_follows_window(self, follows: bool, colormap: str, levels: tuple[float, float]) -> None:
+        """Image mode (grey, the shared window/level) or map mode (a colour map, fixed levels):
+        a panel that shows a reconstruction for one model shows a map for another."""
+        self.follows_window = follows
+        self.colorbar.setColorMap(pg.colormap.get(colormap))
+        self.colorbar.setLevels(self.state.window if follows else levels)
 
     def _apply_crosshair(self, point: tuple[int, int] | None) -> None:
         for line in self._cross:

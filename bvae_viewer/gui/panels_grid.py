@@ -9,8 +9,9 @@ import numpy as np
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from bvae_viewer.analysis.maps import MapSet
+from bvae_viewer.analysis.methods import BVAE
 from bvae_viewer.analysis.model_info import ModelInfo
-from bvae_viewer.gui.map_names import panel_tips, panel_titles
+from bvae_viewer.gui.map_names import method_of, panel_tips, panel_titles
 from bvae_viewer.gui.map_panel import MapPanel
 from bvae_viewer.gui.view_state import ViewState
 
@@ -53,14 +54,15 @@ def map_levels(calibrated: Mapping[str, tuple[float, float]]) -> dict[str, tuple
     return levels
 
 
-def panel_image(maps: MapSet, key: str) -> np.ndarray:
+def panel_image(maps: MapSet, key: str, image_like: bool = True) -> np.ndarray:
     """What panel ``key`` shows of a slice's maps: the model's maps on the brain only.
 
     They mean nothing off the brain (scores are brain means), and the variance head's
-    noise there would draw the eye away from the brain.
+    noise there would draw the eye away from the brain. ``image_like``: the reconstruction
+    panel holds an image (the VAE's), not another method's map.
     """
     image = getattr(maps, key)
-    if key in ("original", "reconstruction"):
+    if key == "original" or (key == "reconstruction" and image_like):
         return image
     return np.where(maps.brain_mask, image, 0.0).astype(np.float32)
 
@@ -82,6 +84,7 @@ class PanelsGrid(QWidget):
             layout.addWidget(panel, i // 3, i % 3)
             self.panels[spec.key] = panel
         self.panels["original"].enable_overlay()
+        self.image_like = True  # the reconstruction panel shows an image (the VAE's)
         self.name_panels(None)
         state.overlay_changed.connect(lambda *_: self._refresh_overlay())
         self._maps: MapSet | None = None
@@ -91,6 +94,17 @@ class PanelsGrid(QWidget):
         titles, tips = panel_titles(info), panel_tips(info)
         for key, panel in self.panels.items():
             panel.set_title(titles[key], tips[key])
+        # Another method's "reconstruction" is its anomaly or probability map: shown like
+        # the error map (its colours and levels), not in grey under the image window.
+        self.image_like = method_of(info).key == BVAE  # unknown methods: the VAE's, as titles
+        self._reconstruction_mode()
+
+    def _reconstruction_mode(self) -> None:
+        recon = PANELS[1]
+        colormap = recon.colormap if self.image_like else PANELS[2].colormap
+        self.panels[recon.key].set_follows_window(
+            self.image_like, colormap, self.levels["error"]
+        )
 
     def titles(self) -> dict[str, str]:
         """The panels' titles as shown, keyed as self.panels."""
@@ -102,6 +116,7 @@ class PanelsGrid(QWidget):
         for spec in PANELS:
             if not spec.follows_window:
                 self.panels[spec.key].set_levels(self.levels[spec.key])
+        self._reconstruction_mode()
 
     def show_slice(self, original: np.ndarray | None, maps: MapSet | None) -> None:
         """The input image always; the model's maps once this slice has been analysed."""
@@ -112,7 +127,7 @@ class PanelsGrid(QWidget):
                 self.panels[spec.key].set_image(None)
         else:
             for spec in PANELS:
-                self.panels[spec.key].set_image(panel_image(maps, spec.key))
+                self.panels[spec.key].set_image(panel_image(maps, spec.key, self.image_like))
         self._refresh_overlay()
 
     def _refresh_overlay(self) -> None:

@@ -60,9 +60,17 @@ def test_the_maps_are_named_after_the_method(window):
     assert combo.itemText(combo.findData("error")) == rd.panel_titles["error"]
     assert dict(window.info.rows)["recon_error"] == rd.panel_titles["error"]
     assert rd.display_name in window.model_label.text()
+    # RD's "reconstruction" is its anomaly map: coloured like the error map, at its levels,
+    # not grey under the image's window/level.
+    recon = window.grid.panels["reconstruction"]
+    assert not recon.follows_window
+    assert recon.colorbar.levels() == window.grid.panels["error"].colorbar.levels()
+    window.state.set_window(0.1, 0.2)
+    assert recon.colorbar.levels() != (0.1, 0.2)
     # An unknown method (a newer model.json) keeps the window usable with the VAE's words.
     window.show_model(ModelInfo(name="x", config={}, weights_file="", sha256="0" * 64, method="?"))
     assert window.grid.titles() == vae
+    assert recon.follows_window  # back to the VAE's image
 
 
 def test_switching_reanalyses_keeps_decisions_with_their_model_and_is_remembered(
