@@ -23,3 +23,14 @@ def untrained_model(tmp_path_factory):
     )
     save_bundle(network, info, folder)
     return folder
+
+
+@pytest.fixture
+def tiny_brats(tmp_path):
+    """Seven small BraTS-layout cases, two in three with a tumour: enough to split."""
+    from tests.volumes import write_brats_case
+
+    data = tmp_path / "data"
+    for i in range(7):
+        write_brats_case(data, f"BraTS20_Training_{i:03d}", tumour=i % 3 != 0, seed=i)
+    return data

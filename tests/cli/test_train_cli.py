@@ -8,15 +8,12 @@ from safetensors.torch import load_file
 
 from bvae_viewer.nn.bundle import load_bundle
 from tests.cli.test_cli import run_cli
-from tests.volumes import write_brats_case
 
 pytestmark = pytest.mark.slow
 
 
-def test_train_writes_a_calibrated_model_that_analyze_can_use(tmp_path):
-    data = tmp_path / "data"
-    for i in range(7):
-        write_brats_case(data, f"BraTS20_Training_{i:03d}", tumour=i % 3 != 0, seed=i)
+def test_train_writes_a_calibrated_model_that_analyze_can_use(tmp_path, tiny_brats):
+    data = tiny_brats
     out = tmp_path / "model"
     proc = run_cli("train", "--data", data, "--out", out, "--config", "fast", "--epochs", "1",
                    "--batch-size", "16", "--lr-warmup-steps", "2", "--warmup-epochs", "1")

@@ -6,15 +6,12 @@ import json
 import pytest
 
 from tests.cli.test_cli import assert_one_clear_line, run_cli
-from tests.volumes import write_brats_case
 
 pytestmark = pytest.mark.slow
 
 
-def test_train_prob_unet_then_analyze_and_refusals(tmp_path):
-    data = tmp_path / "data"
-    for i in range(7):
-        write_brats_case(data, f"BraTS20_Training_{i:03d}", tumour=i % 3 != 0, seed=i)
+def test_train_prob_unet_then_analyze_and_refusals(tmp_path, tiny_brats):
+    data = tiny_brats
     model = tmp_path / "pu"
     proc = run_cli("train", "--data", data, "--out", model, "--method", "prob_unet",
                    "--width", "2", "--epochs", "1", "--batch-size", "16", "--time-budget", "2",
