@@ -38,6 +38,11 @@ class Calibration:
     # Reference statistics of the training distribution for the out-of-distribution check.
     ood: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def scoring(self) -> str:
+        """What sets the anomaly score's scale: thresholds are comparable only within one."""
+        return f"alpha={self.alpha!r} reduction={self.reduction}"
+
 
 @dataclass(frozen=True)
 class ModelInfo:

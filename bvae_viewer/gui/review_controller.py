@@ -217,9 +217,12 @@ class ReviewController(QObject):
         self.session = session
         # A batch keeps one set of thresholds for all its cases: the queue is sorted by them.
         in_batch = self.case_keys is not None and self.case_keys.holds(case)
+        # Thresholds saved on another scale of the score (the same weights recalibrated, or
+        # saved before the scale was recorded) would mis-sort every slice: not resumed.
         if (
             resumed is not None
             and not in_batch
+            and resumed.scoring == cal.scoring
             and (resumed.score, resumed.uncertainty) != w.thresholds()
         ):
             w.set_thresholds(resumed.score, resumed.uncertainty)
@@ -405,7 +408,8 @@ class ReviewController(QObject):
         score, uncertainty = self.window.thresholds()
         if not (math.isnan(score) or math.isnan(uncertainty)):
             try:
-                self.session.set_thresholds(score, uncertainty)
+                scoring = self.window.bundle.info.calibration.scoring if self.window.bundle else ""
+                self.session.set_thresholds(score, uncertainty, scoring)
             except (ReviewStoreError, sqlite3.Error) as exc:
                 self.store_failed(exc)
 

@@ -61,6 +61,9 @@ class Thresholds:
 
     score: float
     uncertainty: float
+    # The score's scale they were set on (Calibration.scoring): a threshold means nothing
+    # under another alpha or reduction, even with the same weights. "" when not known.
+    scoring: str = ""
 
 
 @dataclass(frozen=True)
@@ -295,13 +298,17 @@ class ReviewSession:
         if row is None:
             return None
         payload = json.loads(row[0])
-        return Thresholds(float(payload["score"]), float(payload["uncertainty"]))
+        return Thresholds(
+            float(payload["score"]), float(payload["uncertainty"]), payload.get("scoring", "")
+        )
 
-    def set_thresholds(self, score: float, uncertainty: float) -> Thresholds:
+    def set_thresholds(self, score: float, uncertainty: float, scoring: str = "") -> Thresholds:
         """Log the thresholds in force (only when they change); later decisions carry them."""
-        wanted = Thresholds(float(score), float(uncertainty))
+        wanted = Thresholds(float(score), float(uncertainty), scoring)
         if self.thresholds != wanted:
             payload = {"score": wanted.score, "uncertainty": wanted.uncertainty}
+            if scoring:
+                payload["scoring"] = scoring
             self.log_event(THRESHOLDS_EVENT, payload)
         return wanted
 

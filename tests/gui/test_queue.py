@@ -136,6 +136,20 @@ def test_keyboard_triage_lands_in_the_store_and_resumes(
     rows = again.review.queue.list
     texts = {rows.topLevelItem(i).text(0): rows.topLevelItem(i).text(4) for i in range(len(shown))}
     assert texts[str(index[listed[2]])] == "deferred"
+    again.close()
+
+    # The same weights recalibrated (another alpha: another scale of the score): the saved
+    # thresholds mean nothing there, so they are not resumed.
+    recalibrated = tmp_path / "recalibrated"
+    shutil.copytree(model_dir, recalibrated)
+    info = json.loads((recalibrated / "model.json").read_text())
+    info["calibration"]["alpha"] = 0.123 if info["calibration"]["alpha"] != 0.123 else 0.5
+    (recalibrated / "model.json").write_text(json.dumps(info))
+    third = make_window(recalibrated)
+    open_and_wait(qtbot, third, copy)
+    assert third.bundle.info.sha256 == sha
+    assert third.thresholds() != pytest.approx((score_t, unc_t))  # not resumed
+    assert len(stored(case.fingerprint, sha)) == 3  # the decisions stay with the weights
 
 
 def queue_items_of(window):
