@@ -125,12 +125,25 @@ def coverage_curve(uncertainties: Sequence[float]) -> tuple[np.ndarray, np.ndarr
 
     The triage sends a slice to review when its uncertainty is above the threshold, so the
     share kept at threshold t is the fraction of slices with uncertainty <= t: the empirical
-    distribution function of the uncertainties.
+    distribution function of the uncertainties. A non-finite value is a slice that goes to
+    review whatever the threshold (see review_regardless): it counts, but is never kept.
     """
+    total = len(uncertainties)
     u = np.sort(np.asarray([v for v in uncertainties if math.isfinite(v)], dtype=float))
     if u.size == 0:
         return u, u
-    return u, np.arange(1, u.size + 1, dtype=float) / u.size
+    return u, np.arange(1, u.size + 1, dtype=float) / total
+
+
+def review_regardless(
+    uncertainties: Sequence[float], scores: Sequence[float], policy: TriagePolicy
+) -> list[float]:
+    """The uncertainties with +inf where the score alone sends the slice to review (near the
+    threshold, or not finite): no uncertainty threshold would let the model decide those."""
+    return [
+        u if math.isfinite(s) and not policy.near_line(s) else math.inf
+        for u, s in zip(uncertainties, scores, strict=True)
+    ]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFrame, QMenu, QScrollArea, QTabWidget, QVBoxLayout, QWidget
@@ -23,6 +24,7 @@ from bvae_viewer.gui.queue_items import (
     FILTERS,
     case_coverage,
     queue_items,
+    review_regardless,
     triage_counts,
     validation_preview,
     validation_slices,
@@ -380,18 +382,26 @@ class ReviewController(QObject):
         w = self.window
         self.queue.set_items(queue_items(w.results, w.decisions, self.reviewed), w.state.slice)
         self.thresholds.set_counts(triage_counts(w.decisions))
-        uncertainties = [
-            r.scores.unc_total
+        shown = [
+            r.scores
             for r, d in zip(w.results, w.decisions, strict=True)
             if r is not None and d not in (None, Decision.EMPTY)
         ]
+        uncertainties = [s.unc_total for s in shown]
+        if w.policy is not None:
+            uncertainties = review_regardless(
+                uncertainties, [s.anomaly_score for s in shown], w.policy
+            )
         ood = False
         if w.case_result is not None and w.bundle is not None:
             ood = bool(ood_reasons(w.case_result.features, w.bundle.info.calibration.ood))
         self.thresholds.set_case_preview(case_coverage(w.decisions), uncertainties, ood)
         if self.validation is not None and w.policy is not None:
             preview = validation_preview(self.validation, w.policy)
-            self.thresholds.set_validation_preview(preview, self.validation.unc_total)
+            curve = review_regardless(
+                list(self.validation.unc_total), list(self.validation.anomaly_score), w.policy
+            )
+            self.thresholds.set_validation_preview(preview, np.asarray(curve))
         else:
             self.thresholds.set_validation_preview(None, None)
 

@@ -326,6 +326,17 @@ def test_validation_preview_counts_like_the_triage():
         assert banded.decide_slice(s) == Decision.REVIEW
 
 
+def test_coverage_curve_counts_slices_that_go_to_review_regardless():
+    from bvae_viewer.gui.queue_items import coverage_curve, review_regardless
+
+    policy = TriagePolicy(2.0, math.inf, review_band=1.5)
+    unc = [0.1, 0.2, 0.3, 0.4]
+    scores = [0.5, 1.8, math.nan, 5.0]  # 1.8 is near the line, NaN is never trusted
+    curve_x, curve_y = coverage_curve(review_regardless(unc, scores, policy))
+    assert list(curve_x) == [0.1, 0.4]
+    assert list(curve_y) == [0.25, 0.5]  # at most half the slices can be decided alone
+
+
 def test_step_through_walks_the_listed_order_and_stops_at_its_ends():
     from bvae_viewer.gui.queue_items import step_through
 
