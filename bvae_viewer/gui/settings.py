@@ -65,15 +65,23 @@ class GuiSettings:
     def set_last_folder(self, folder: Path) -> None:
         self._q.setValue("files/last_folder", str(folder))
 
-    def recent_files(self) -> list[Path]:
-        raw = self._q.value("files/recent", [])
+    def _paths(self, key: str) -> list[Path]:
+        """A stored list of paths, newest first (QSettings hands one item back as a str)."""
+        raw = self._q.value(key, [])
         items = [raw] if isinstance(raw, str) else list(raw or [])
         return [Path(p) for p in items if p]
 
-    def add_recent(self, path: Path) -> None:
+    def _push_path(self, key: str, path: Path, limit: int) -> None:
+        """Put ``path`` first in a stored list, once, keeping at most ``limit``."""
         path = Path(path).resolve()
-        items = [p for p in self.recent_files() if p != path]
-        self._q.setValue("files/recent", [str(p) for p in [path, *items][:MAX_RECENT]])
+        items = [p for p in self._paths(key) if p != path]
+        self._q.setValue(key, [str(p) for p in [path, *items][:limit]])
+
+    def recent_files(self) -> list[Path]:
+        return self._paths("files/recent")
+
+    def add_recent(self, path: Path) -> None:
+        self._push_path("files/recent", path, MAX_RECENT)
 
     # model: None is the bundled one
     def model_folder(self) -> Path | None:
@@ -86,14 +94,10 @@ class GuiSettings:
 
     def recent_models(self) -> list[Path]:
         """Model folders used before, newest first (the bundled model is never listed)."""
-        raw = self._q.value("model/recent", [])
-        items = [raw] if isinstance(raw, str) else list(raw or [])
-        return [Path(p) for p in items if p]
+        return self._paths("model/recent")
 
     def add_recent_model(self, folder: Path) -> None:
-        folder = Path(folder).resolve()
-        items = [p for p in self.recent_models() if p != folder]
-        self._q.setValue("model/recent", [str(p) for p in [folder, *items][:MAX_RECENT_MODELS]])
+        self._push_path("model/recent", folder, MAX_RECENT_MODELS)
 
     # display
     def radiological(self) -> bool:
