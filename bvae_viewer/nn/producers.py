@@ -84,14 +84,15 @@ def sample_reconstructions(
     return rec.mean.reshape(b, k, side, side), rec.logvar.reshape(b, k, side, side), mu
 
 
-def maps_from_samples(x: torch.Tensor, means: torch.Tensor, logvars: torch.Tensor) -> Maps:
-    """Eq. 10-14 in torch: x (B, S, S), samples (B, K, S, S) -> maps of shape (B, S, S)."""
-    x_bar = means.mean(dim=1)
-    epistemic = ((means - x_bar.unsqueeze(1)) ** 2).mean(dim=1)
-    aleatoric = torch.exp(logvars).mean(dim=1)
-    error = (x - x_bar) ** 2
+def _maps(
+    reconstruction: torch.Tensor,
+    error: torch.Tensor,
+    aleatoric: torch.Tensor,
+    epistemic: torch.Tensor,
+) -> Maps:
+    """The five maps, A_pixel = error / (U_tot + eps) as eq. 14 for every method."""
     return {
-        "reconstruction": x_bar,
+        "reconstruction": reconstruction,
         "aleatoric": aleatoric,
         "epistemic": epistemic,
         "error": error,
@@ -99,16 +100,18 @@ def maps_from_samples(x: torch.Tensor, means: torch.Tensor, logvars: torch.Tenso
     }
 
 
+def maps_from_samples(x: torch.Tensor, means: torch.Tensor, logvars: torch.Tensor) -> Maps:
+    """Eq. 10-14 in torch: x (B, S, S), samples (B, K, S, S) -> maps of shape (B, S, S)."""
+    x_bar = means.mean(dim=1)
+    epistemic = ((means - x_bar.unsqueeze(1)) ** 2).mean(dim=1)
+    aleatoric = torch.exp(logvars).mean(dim=1)
+    return _maps(x_bar, (x - x_bar) ** 2, aleatoric, epistemic)
+
+
 def score_maps(error: torch.Tensor, aleatoric: torch.Tensor, epistemic: torch.Tensor) -> Maps:
     """The maps of a method without an image reconstruction: its anomaly map stands in the
-    reconstruction's panel and is the error; A_pixel = error / (U_tot + eps) as eq. 14."""
-    return {
-        "reconstruction": error,
-        "aleatoric": aleatoric,
-        "epistemic": epistemic,
-        "error": error,
-        "pixel_score": error / (aleatoric + epistemic + EPS),
-    }
+    reconstruction's panel and is the error."""
+    return _maps(error, error, aleatoric, epistemic)
 
 
 class VAEMaps:
