@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import numpy as np
+
 from bvae_viewer.analysis.maps import SliceScores
 from bvae_viewer.analysis.model_info import Calibration
 
@@ -64,8 +66,15 @@ class TriagePolicy:
 
     def near_line(self, score: float) -> bool:
         """Whether a score is too close to the threshold for the model to call it alone."""
+        return bool(self.near_line_mask(np.array([score], dtype=float))[0])
+
+    def near_line_mask(self, scores: np.ndarray) -> np.ndarray:
+        """near_line for an array of scores at once (False where a score is not finite)."""
         band, line = self.review_band, self.score_threshold
-        return band > 1.0 and line / band < score <= line * band
+        if not band > 1.0:
+            return np.zeros(np.shape(scores), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            return (scores > line / band) & (scores <= line * band)
 
     @property
     def case_score_threshold(self) -> float:

@@ -140,10 +140,9 @@ def review_regardless(
 ) -> list[float]:
     """The uncertainties with +inf where the score alone sends the slice to review (near the
     threshold, or not finite): no uncertainty threshold would let the model decide those."""
-    return [
-        u if math.isfinite(s) and not policy.near_line(s) else math.inf
-        for u, s in zip(uncertainties, scores, strict=True)
-    ]
+    score = np.asarray(scores, dtype=float)
+    regardless = ~np.isfinite(score) | policy.near_line_mask(score)
+    return [math.inf if r else u for u, r in zip(uncertainties, regardless, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -188,7 +187,7 @@ def validation_preview(data: ValidationSlices, policy: TriagePolicy) -> Validati
     (flagged = "abnormal").
     """
     finite = np.isfinite(data.unc_total) & np.isfinite(data.anomaly_score)
-    near = np.array([policy.near_line(float(v)) for v in data.anomaly_score], dtype=bool)
+    near = policy.near_line_mask(data.anomaly_score)
     automatic = (
         finite & (np.nan_to_num(data.unc_total) <= policy.uncertainty_threshold) & ~near
     )
