@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from bvae_viewer import __version__
+from bvae_viewer.analysis.methods import BVAE, METHODS, PROB_UNET, REVERSE_DISTILLATION
 
 SUBCOMMANDS = ("gui", "analyze", "synth", "train", "evaluate", "bench")
 EXIT_BAD_INPUT = 2
@@ -70,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--data", type=Path, required=True)
     tr.add_argument("--out", type=Path, required=True)
     tr.add_argument(
-        "--method", choices=("bvae", "reverse_distillation", "prob_unet"), default="bvae",
+        "--method", choices=tuple(METHODS), default=BVAE,
         help="the network to train (default: the Bayesian VAE)",
     )
     tr.add_argument("--config", choices=("fast", "paper"), default="fast",
@@ -249,7 +250,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from bvae_viewer.nn.config import ModelConfig
     from bvae_viewer.nn.train import TrainOptions
 
-    if args.method != "bvae" and (args.resume or args.init_from is not None):
+    if args.method != BVAE and (args.resume or args.init_from is not None):
         raise UserError("--resume and --init-from apply to the bvae method only.")
     if args.width < 1:
         raise UserError("--width must be at least 1.")
@@ -265,7 +266,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         device=args.device,
     )
     command = "bvae-viewer " + shlex.join(sys.argv[1:])
-    if args.method == "bvae":
+    if args.method == BVAE:
         from bvae_viewer.nn.training_run import train_bundle
 
         config = ModelConfig.paper() if args.config == "paper" else ModelConfig.fast()
@@ -283,8 +284,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         from bvae_viewer.nn import method_training as mt
 
         train, make_config = {
-            "reverse_distillation": (mt.train_rd_bundle, mt.rd_config),
-            "prob_unet": (mt.train_prob_unet_bundle, mt.prob_unet_config),
+            REVERSE_DISTILLATION: (mt.train_rd_bundle, mt.rd_config),
+            PROB_UNET: (mt.train_prob_unet_bundle, mt.prob_unet_config),
         }[args.method]
         info = train(
             args.data, args.out, make_config(args.width), options,
@@ -325,7 +326,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from bvae_viewer.nn.bundle import load_bundle
 
     bundle = load_bundle(_model_dir(args.model), device="cpu")
-    if bundle.method != "bvae" and (args.compare_paper or args.training):
+    if bundle.method != BVAE and (args.compare_paper or args.training):
         raise UserError(
             "--compare-paper and --training time the Bayesian VAE only; this model is "
             f"{bundle.method}."
