@@ -17,6 +17,7 @@ from bvae_viewer.nn.prob_unet import (
     build_prob_unet,
     elbo_loss,
     kl_gaussians,
+    soft_dice_loss,
     uncertainty_loss,
 )
 from bvae_viewer.nn.prob_unet_train import (
@@ -65,6 +66,17 @@ def test_supervised_loss_is_zero_when_the_variance_matches():
     target = torch.rand(2, 8, 8) * 0.25
     assert float(uncertainty_loss(target.clone(), target)) == 0.0
     assert float(uncertainty_loss(target + 0.05, target)) > 0.0
+
+
+def test_soft_dice_loss_is_zero_for_a_perfect_match_and_one_for_none():
+    mask = torch.zeros(2, 1, 8, 8)
+    mask[0, 0, 2:6, 2:6] = 1.0
+    assert float(soft_dice_loss(mask.clone(), mask)) == pytest.approx(0.0, abs=1e-6)
+    assert float(soft_dice_loss(1.0 - mask, mask)) == pytest.approx(1.0, abs=0.02)
+    half = float(soft_dice_loss(0.5 * mask, mask))
+    assert 0.2 < half < 0.5
+    with pytest.raises(ValueError, match="negative"):
+        ProbUNetConfig(kl_weight=-1.0)
 
 
 def test_kl_of_equal_gaussians_is_zero():

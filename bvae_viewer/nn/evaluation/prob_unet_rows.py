@@ -26,7 +26,12 @@ from bvae_viewer.nn.evaluation.prob_unet_data import GradedSlices, load_graded
 from bvae_viewer.nn.evaluation.runs import RunContext, preset_options, score_row
 from bvae_viewer.nn.evaluation.scoring import MapFn, slice_key
 from bvae_viewer.nn.prob_unet import ProbUNet, ProbUNetConfig, prior_maps, sample_variance
-from bvae_viewer.nn.prob_unet_train import LR_WARMUP_STEPS, SUPERVISED_WEIGHT, train_prob_unet
+from bvae_viewer.nn.prob_unet_train import (
+    LEARNING_RATE,
+    LR_WARMUP_STEPS,
+    SUPERVISED_WEIGHT,
+    train_prob_unet,
+)
 from bvae_viewer.nn.producers import slice_noise
 
 ROWS = (("prob_unet", 0.0), ("prob_unet_sup", SUPERVISED_WEIGHT))
@@ -86,7 +91,9 @@ def segmentation_metrics(
 
 def _train(ctx: RunContext, config: ProbUNetConfig, train: GradedSlices) -> tuple[ProbUNet, dict]:
     p = ctx.preset
-    options = replace(preset_options(ctx, ctx.seed), lr_warmup_steps=LR_WARMUP_STEPS)
+    options = replace(
+        preset_options(ctx, ctx.seed), lr=LEARNING_RATE, lr_warmup_steps=LR_WARMUP_STEPS
+    )
     ctx.log(f"training {config.name} (supervised segmentation, budget {p.budget_s:.0f} s)")
     result = train_prob_unet(
         config, train.images, train.graders, train.n_graders, options, progress=p.progress_bars
