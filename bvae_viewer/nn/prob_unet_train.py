@@ -80,7 +80,8 @@ def train_prob_unet(
     """Train on (N, S, S) slices and their packed grader masks within the time budget.
 
     No early stopping: the loss is an ELBO on labelled slices and the validation cases are
-    not loaded with graders; the last weights are kept. ``max_steps`` stops sooner (tests).
+    not loaded with graders; the last weights are kept. ``max_steps`` stops sooner (tests, and
+    the supervised evaluation row at the plain row's step count).
     """
     device = choose_device(options.device)
     torch.manual_seed(options.seed)
