@@ -175,6 +175,11 @@ def test_quick_preset_with_only_the_prob_unet_group(tmp_path, monkeypatch):
         seg = row["segmentation"]
         assert seg["n_slices"] > 0 and seg["ged"] is not None
         assert row["graders"]["source"] == {"train": "generated", "test": "generated"}
-    assert metrics["rows"]["prob_unet_sup"]["config"]["uncertainty_weight"] > 0
+    rows = metrics["rows"]
+    assert rows["prob_unet_sup"]["config"]["uncertainty_weight"] > 0
+    # The supervised row is compared at the plain row's step count, not at its wall time.
+    plain, sup = rows["prob_unet"]["training"], rows["prob_unet_sup"]["training"]
+    assert 0 < sup["steps"] <= plain["steps"]
+    assert sup["steps"] == plain["steps"] or sup["stopped"] == "time budget"
     report = (out / "report.md").read_text()
     assert "## Probabilistic U-Net" in report and "0.813" in report
