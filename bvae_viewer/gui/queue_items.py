@@ -120,7 +120,9 @@ def case_coverage(decisions: Sequence[Decision | None]) -> Coverage:
     return Coverage(counts[Decision.NORMAL] + counts[Decision.FLAGGED], counts[Decision.REVIEW])
 
 
-def coverage_curve(uncertainties: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def coverage_curve(
+    uncertainties: Sequence[float] | np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Share of slices kept automatic as the uncertainty threshold rises (x sorted, y in 0..1).
 
     The triage sends a slice to review when its uncertainty is above the threshold, so the
@@ -136,13 +138,18 @@ def coverage_curve(uncertainties: Sequence[float]) -> tuple[np.ndarray, np.ndarr
 
 
 def review_regardless(
-    uncertainties: Sequence[float], scores: Sequence[float], policy: TriagePolicy
-) -> list[float]:
+    uncertainties: Sequence[float] | np.ndarray,
+    scores: Sequence[float] | np.ndarray,
+    policy: TriagePolicy,
+) -> np.ndarray:
     """The uncertainties with +inf where the score alone sends the slice to review (near the
     threshold, or not finite): no uncertainty threshold would let the model decide those."""
     score = np.asarray(scores, dtype=float)
+    unc = np.asarray(uncertainties, dtype=float)
+    if unc.shape != score.shape:
+        raise ValueError("One uncertainty per score is needed.")
     regardless = ~np.isfinite(score) | policy.near_line_mask(score)
-    return [math.inf if r else u for u, r in zip(uncertainties, regardless, strict=True)]
+    return np.where(regardless, math.inf, unc)
 
 
 @dataclass(frozen=True)

@@ -387,7 +387,7 @@ class ReviewController(QObject):
             for r, d in zip(w.results, w.decisions, strict=True)
             if r is not None and d not in (None, Decision.EMPTY)
         ]
-        uncertainties = [s.unc_total for s in shown]
+        uncertainties = np.array([s.unc_total for s in shown], dtype=float)
         if w.policy is not None:
             uncertainties = review_regardless(
                 uncertainties, [s.anomaly_score for s in shown], w.policy
@@ -399,9 +399,9 @@ class ReviewController(QObject):
         if self.validation is not None and w.policy is not None:
             preview = validation_preview(self.validation, w.policy)
             curve = review_regardless(
-                list(self.validation.unc_total), list(self.validation.anomaly_score), w.policy
+                self.validation.unc_total, self.validation.anomaly_score, w.policy
             )
-            self.thresholds.set_validation_preview(preview, np.asarray(curve))
+            self.thresholds.set_validation_preview(preview, curve)
         else:
             self.thresholds.set_validation_preview(None, None)
 

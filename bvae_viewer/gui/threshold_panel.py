@@ -209,7 +209,7 @@ class ThresholdPanel(QWidget):
         )
 
     def set_case_preview(
-        self, coverage: Coverage, uncertainties: list[float], out_of_distribution: bool
+        self, coverage: Coverage, uncertainties: np.ndarray, out_of_distribution: bool
     ) -> None:
         if coverage.brain == 0:
             self.case_label.setText(strings.PREVIEW_CASE_NONE)
