@@ -24,6 +24,14 @@ class UserError(Exception):
     """Bad input: reported as one line on stderr with exit code 2."""
 
 
+_PREPROCESS_ARGS = ("--preprocess",)
+_PREPROCESS_KWARGS = {
+    "choices": ("auto", "always", "never"), "default": "auto",
+    "help": "clinical front end (skull stripping, registration to the model's space): run it "
+    "unless the scan is already stripped and 1 mm (auto, default), always, or never",
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bvae-viewer",
@@ -41,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     gui.add_argument("--demo", action="store_true", help="open the bundled demo case")
     gui.add_argument("--screenshot", type=Path, help="analyse, save a PNG of the window, exit")
     gui.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
+    gui.add_argument(*_PREPROCESS_ARGS, **_PREPROCESS_KWARGS)
 
     an = sub.add_parser("analyze", help="analyse one volume; write slices.csv and case.json")
     an.add_argument("input", type=Path, help="NIfTI/MHA/NRRD file or DICOM series folder")
@@ -55,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         "--include-identifiers", action="store_true",
         help="put the patient's name, ID, dates etc. in the report (default: left out)",
     )
+    an.add_argument(*_PREPROCESS_ARGS, **_PREPROCESS_KWARGS)
     an.add_argument(
         "--no-cache", action="store_true",
         help="run the model even if the result cache holds this volume (and do not store it)",
@@ -162,7 +172,10 @@ def _version() -> int:
 
 
 def _cmd_gui(args: argparse.Namespace) -> int:
+    from bvae_viewer.data.frontend import set_default_mode
     from bvae_viewer.gui.app import run_gui
+
+    set_default_mode(args.preprocess)
 
     if args.file is not None and not args.file.exists():
         raise UserError(f"{args.file} does not exist.")
@@ -187,7 +200,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from bvae_viewer.nn.device import choose_device
     from bvae_viewer.nn.pipeline import analyze_loaded, load_case, report_data
 
-    loaded = load_case(args.input)  # a bad input is reported before the model is read
+    # A bad input is reported before the model is read.
+    loaded = load_case(args.input, args.preprocess)
     device = choose_device(args.device)
     bundle = load_bundle(_model_dir(args.model), device=device)
     decisions, case_review = {}, None
@@ -354,6 +368,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 _USER_ERRORS = {
     "bvae_viewer.io.errors": ("VolumeError",),
     "bvae_viewer.data.brats": ("DatasetError",),
+    "bvae_viewer.data.frontend.template": ("TemplateMissingError",),
     "bvae_viewer.data.synth.anatomy": ("SynthError",),
     "bvae_viewer.analysis.model_info": ("ModelInfoError",),
     "bvae_viewer.review.store": ("ReviewStoreError",),

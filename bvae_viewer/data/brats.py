@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bvae_viewer.data.frontend import prepare_input
 from bvae_viewer.data.preprocess import SliceStack, preprocess_volume, resample_labels, slice_labels
 from bvae_viewer.io import load_volume
 
@@ -102,7 +103,7 @@ def split_cases(
 def load_case(case: BratsCase, with_seg_grid: bool = False) -> LabelledCase:
     """Load, preprocess and label one case (cases without a seg count as tumour-free)."""
     volume = load_volume(case.image)
-    stack = preprocess_volume(volume)
+    stack = preprocess_volume(prepare_input(volume).volume)  # issue 17: skips stripped 1 mm
     if case.seg is None:
         return LabelledCase(case.case_id, stack, np.zeros(len(stack), dtype=bool), None)
     seg = np.rint(load_volume(case.seg).data).astype(np.int16)

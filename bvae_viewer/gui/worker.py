@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from bvae_viewer.analysis.model_info import ModelInfoError
+from bvae_viewer.data.frontend import prepare_input
 from bvae_viewer.data.preprocess import SliceStack, preprocess_volume
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.cached_run import CachedRun
@@ -77,7 +78,8 @@ def prepare_case(
     times["load"] = time.perf_counter() - t0
     say(strings.STATUS_PREPROCESSING)
     t1 = time.perf_counter()
-    stack = preprocess_volume(volume)
+    prepared = prepare_input(volume)  # issue 17: the front end (skipped if already prepared)
+    stack = preprocess_volume(prepared.volume)
     times["preprocess"] = time.perf_counter() - t1
     return LoadedCase(
         source,

@@ -14,12 +14,14 @@ import torch
 from bvae_viewer.analysis.cache_store import ResultCache, default_cache
 from bvae_viewer.analysis.calibrate import ValidationCase
 from bvae_viewer.analysis.case import CaseResult, assess_case, write_case_outputs
+from bvae_viewer.analysis.frontend_review import with_front_end
 from bvae_viewer.analysis.maps import MapSet, SliceScores
 from bvae_viewer.analysis.model_info import ModelInfo
 from bvae_viewer.analysis.ood import volume_features
 from bvae_viewer.analysis.result_cache import CachedVolume, CacheKey, SliceRecorder, make_key
 from bvae_viewer.analysis.triage import TriagePolicy
 from bvae_viewer.data.brats import LabelledCase
+from bvae_viewer.data.frontend import PreparedInput, prepare_input
 from bvae_viewer.data.preprocess import SliceStack, preprocess_volume
 from bvae_viewer.io import Volume, load_volume
 from bvae_viewer.nn.bundle import Bundle
@@ -165,6 +167,7 @@ class LoadedCase:
     case_hash: str  # content fingerprint: the key of its review session
     load_s: float
     preprocess_s: float
+    prepared: PreparedInput | None = None  # the front end's record (issue 17)
 
 
 @dataclass(frozen=True)
@@ -177,14 +180,17 @@ class CaseAnalysis:
     map_levels: dict[str, tuple[float, float]]  # display range per map, as in the window
 
 
-def load_case(path: Path) -> LoadedCase:
+def load_case(path: Path, preprocess: str | None = None) -> LoadedCase:
     """Load and preprocess a file or DICOM folder (VolumeError on bad input)."""
     t0 = time.perf_counter()
     volume = load_volume(path)
     t1 = time.perf_counter()
-    stack = preprocess_volume(volume)
+    prepared = prepare_input(volume, preprocess)
+    stack = preprocess_volume(prepared.volume)
     t2 = time.perf_counter()
-    return LoadedCase(Path(path), volume, stack, case_fingerprint(volume), t1 - t0, t2 - t1)
+    return LoadedCase(
+        Path(path), volume, stack, case_fingerprint(volume), t1 - t0, t2 - t1, prepared
+    )
 
 
 def _map_levels(bundle: Bundle, run: StackRun) -> dict[str, tuple[float, float]]:
@@ -265,6 +271,8 @@ def analyze_loaded(
     store = (cache if cache is not None else default_cache()) if use_cache else None
     run, cache_info, cache_times = _cached_or_run(loaded, bundle, engine, keeper, store)
     result = assess_case(loaded.stack, run.scores, bundle.info.calibration, policy)
+    if loaded.prepared is not None:
+        result = with_front_end(result, loaded.prepared)
     volume = loaded.volume
     hit = bool(cache_info["hit"])
     inference_s = 0.0 if hit else run.seconds

@@ -1,0 +1,35 @@
+"""Is a volume already what the model expects (skull-stripped, ~1 mm, model-sized)?"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bvae_viewer.io.volume import Volume
+
+# A stripped volume is mostly background; a head with skull, neck and noise is not.
+MIN_BACKGROUND_FRACTION = 0.6
+# Foreground of stripped training brains measured 905-2,544 ml; heads with skull
+# 3,300-4,800 (issue 17).
+MAX_STRIPPED_ML = 2700.0
+MIN_STRIPPED_ML = 600.0
+MAX_MODEL_SPACING_MM = 1.3
+
+
+def prepared_reason(volume: Volume) -> str | None:
+    """None when the volume already looks prepared; else why the front end must run."""
+    spacing = np.asarray(volume.spacing)
+    if spacing.max() > MAX_MODEL_SPACING_MM:
+        return f"voxels of {spacing.max():.1f} mm (the model's grid is 1 mm)"
+    data = np.asarray(volume.data)
+    low = float(np.percentile(data, 1))
+    background = float(np.mean(np.abs(data - low) <= 1e-6 * max(1.0, abs(low))))
+    if background < MIN_BACKGROUND_FRACTION:
+        return f"background only {background:.0%} of the volume (not skull-stripped)"
+    # The foreground as preprocess.brain_mask_3d thresholds it, without its (slow) clean-up.
+    positive = data[data > low]
+    threshold = low + 0.05 * (float(np.percentile(positive, 99)) - low) if positive.size else low
+    ml = float(np.count_nonzero(data > threshold)) * float(np.prod(spacing)) / 1000.0
+    if not MIN_STRIPPED_ML <= ml <= MAX_STRIPPED_ML:
+        return f"foreground of {ml:,.0f} ml (a stripped brain is {MIN_STRIPPED_ML:,.0f}-" \
+            f"{MAX_STRIPPED_ML:,.0f})"
+    return None
