@@ -1,4 +1,10 @@
-"""Is a volume already what the model expects (skull-stripped, ~1 mm, model-sized)?"""
+"""Is a volume already what the model expects: skull-stripped?
+
+A stripped volume is analysed as given, on its own slices, whatever its spacing (the
+existing slicing resamples each slice to 128x128 and keeps the slices as they are): the
+front end's registration aligns a head with skull, and on a stripped brain it would only
+add error. A head with skull, or anything unlike a stripped brain, goes through it.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +17,11 @@ MIN_BACKGROUND_FRACTION = 0.6
 # Foreground of stripped training brains measured 905-2,544 ml; heads with skull
 # 3,300-4,800 (issue 17).
 MAX_STRIPPED_ML = 2700.0
-MIN_STRIPPED_ML = 600.0
-MAX_MODEL_SPACING_MM = 1.3
 
 
 def prepared_reason(volume: Volume) -> str | None:
     """None when the volume already looks prepared; else why the front end must run."""
     spacing = np.asarray(volume.spacing)
-    if spacing.max() > MAX_MODEL_SPACING_MM:
-        return f"voxels of {spacing.max():.1f} mm (the model's grid is 1 mm)"
     data = np.asarray(volume.data)
     low = float(np.percentile(data, 1))
     background = float(np.mean(np.abs(data - low) <= 1e-6 * max(1.0, abs(low))))
@@ -29,7 +31,7 @@ def prepared_reason(volume: Volume) -> str | None:
     positive = data[data > low]
     threshold = low + 0.05 * (float(np.percentile(positive, 99)) - low) if positive.size else low
     ml = float(np.count_nonzero(data > threshold)) * float(np.prod(spacing)) / 1000.0
-    if not MIN_STRIPPED_ML <= ml <= MAX_STRIPPED_ML:
-        return f"foreground of {ml:,.0f} ml (a stripped brain is {MIN_STRIPPED_ML:,.0f}-" \
-            f"{MAX_STRIPPED_ML:,.0f})"
+    # No lower bound: a small stripped volume (a crop, a phantom) has no skull to remove.
+    if ml > MAX_STRIPPED_ML:
+        return f"foreground of {ml:,.0f} ml (a stripped brain is at most {MAX_STRIPPED_ML:,.0f})"
     return None

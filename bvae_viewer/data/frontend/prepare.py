@@ -85,7 +85,7 @@ def prepare_input(volume: Volume, mode: PreprocessMode | str | None = None) -> P
     if mode is PreprocessMode.AUTO:
         reason = prepared_reason(volume)
         if reason is None:
-            return _skipped(volume, "already skull-stripped, 1 mm")
+            return _skipped(volume, "already skull-stripped: analysed as given")
     return run_front_end(volume)
 
 

@@ -76,15 +76,18 @@ class FrontendTransform:
     def model_slices_of_input_slices(self, input_mask: np.ndarray) -> list[tuple[int, ...]]:
         """For every axial input slice, the model slices its masked voxels fall on.
 
-        A thick input slice covers several model slices; a rotation spreads one over more.
+        A slice is a slab as thick as its spacing: sampled across it, a 6.5 mm slice covers
+        six or seven 1 mm model slices; a rotation spreads it over more.
         """
+        across = np.linspace(-0.45, 0.45, 7)
         out: list[tuple[int, ...]] = []
         for k in range(self.input_shape[2]):
-            ij = np.argwhere(input_mask[:, :, k])
+            ij = np.argwhere(input_mask[:, :, k])[::17]
             if ij.size == 0:
                 out.append(())
                 continue
-            voxels = np.column_stack([ij, np.full(len(ij), k)])[::17]
+            slab = [np.column_stack([ij, np.full(len(ij), k + d)]) for d in across]
+            voxels = np.concatenate(slab)
             z = np.rint(apply(self.input_to_model, voxels)[:, 2]).astype(int)
             z = z[(z >= 0) & (z < self.model_shape[2])]
             out.append(tuple(int(v) for v in np.unique(z)))

@@ -15,7 +15,7 @@ from bvae_viewer.data.frontend.itk_bridge import FLIP, from_sitk, transform_to_r
 
 REGISTRATION_MM = 3.0  # the grid the input is registered on: affine needs no more detail
 _TOP_DEPTH_MM = 110.0  # the part of the head below the vertex used for the start
-SAMPLING = 0.1  # fraction of the fixed voxels the metric samples
+SAMPLING = 0.15  # fraction of the fixed voxels the metric samples
 BRAIN_MARGIN_VOXELS = 3  # the brain-focused stage also sees this much around the brain
 _SEED = 17
 
