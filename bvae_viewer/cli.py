@@ -354,7 +354,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         )
     else:
         figures = run_bench(
-            bundle, device=args.device, samples=args.samples, training=args.training
+            bundle, device=args.device, samples=args.samples, training=args.training,
+            frontend=True,
         )
     text = json.dumps(figures, indent=2)
     print(text)

@@ -156,8 +156,10 @@ def run_bench(
     n_slices: int = 155,
     brain_slices: int | None = None,
     training: bool = False,
+    frontend: bool = False,
 ) -> dict[str, Any]:
-    """Time one synthetic volume through the engine; put the figures beside the machine's peak."""
+    """Time one synthetic volume through the engine; put the figures beside the machine's peak.
+    frontend: also time the clinical front end on a head with skull (issue 17)."""
     dev = choose_device(device)
     stack = synthetic_stack(n_slices, brain_slices, bundle.image_size)
     n_brain = int(stack.has_brain.sum())
@@ -206,4 +208,8 @@ def run_bench(
             training_throughput(bundle.config, str(engine.device)), 1
         )
     figures |= peak_memory_mib(engine.device)
+    if frontend:
+        from bvae_viewer.data.frontend.bench_head import time_front_end
+
+        figures.update(time_front_end())
     return figures

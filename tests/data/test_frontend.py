@@ -43,12 +43,12 @@ def test_itk_round_trip_keeps_voxels_and_geometry():
 
 def test_n4_flattens_a_smooth_bias_field():
     world = np.eye(4)
-    volume, mask = moved_head(world, (3.0, 3.0, 3.0), (64, 76, 64), bias=True)
-    flat, _ = moved_head(world, (3.0, 3.0, 3.0), (64, 76, 64))
+    volume, mask = moved_head(world, (4.0, 4.0, 4.0), (48, 56, 48), bias=True)
+    flat, _ = moved_head(world, (4.0, 4.0, 4.0), (48, 56, 48))
     corrected = from_sitk(correct_bias(to_sitk(volume.data, volume.affine)))
     # Left and right halves of the brain: the field made one 35% brighter at the edges.
     left, right = mask.copy(), mask.copy()
-    left[32:], right[:32] = False, False
+    left[24:], right[:24] = False, False
 
     def ratio(data: np.ndarray) -> float:
         return float(np.median(data[right]) / np.median(data[left]))
