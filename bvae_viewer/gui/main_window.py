@@ -19,6 +19,7 @@ from bvae_viewer.gui import strings
 from bvae_viewer.gui.actions import build_controls
 from bvae_viewer.gui.batch_controller import BatchController
 from bvae_viewer.gui.case_triage import triage_results
+from bvae_viewer.gui.frontend_view import MaskOutline, frontend_html
 from bvae_viewer.gui.map_names import method_of
 from bvae_viewer.gui.model_menu import ModelController
 from bvae_viewer.gui.review_controller import ReviewController
@@ -81,6 +82,7 @@ class MainWindow(OpeningMixin, DisplayMixin, WindowLayout):
         self._profile_timer.timeout.connect(self._refresh_profile)
         self._fill_recent_menu()
         self.controls.add_dock_toggles(self.dock_widgets())
+        self.mask_outline = MaskOutline(self)  # issue 17
         self.fit_docks()
         if (geometry := self.settings.geometry()) is not None:
             self.restoreGeometry(geometry)
@@ -338,6 +340,7 @@ class MainWindow(OpeningMixin, DisplayMixin, WindowLayout):
         result = self.results[index]
         maps = result.maps if result is not None else None
         self.grid.show_slice(self.case.stack.images[index], maps)
+        self.mask_outline.show(index)
         self.refresh_slice_info()
 
     def refresh_slice_info(self) -> None:
@@ -353,6 +356,7 @@ class MainWindow(OpeningMixin, DisplayMixin, WindowLayout):
             self.thresholds(),
             self.review.record_at(index),
         )
+        self.info.setText(self.info.text() + frontend_html(self.case.prepared))  # issue 17
 
     def thresholds(self) -> tuple[float, float]:
         """The score and uncertainty thresholds in force (inf: none)."""

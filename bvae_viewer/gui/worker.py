@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from bvae_viewer.analysis.model_info import ModelInfoError
-from bvae_viewer.data.frontend import prepare_input
+from bvae_viewer.data.frontend import PreparedInput, prepare_input
 from bvae_viewer.data.preprocess import SliceStack, preprocess_volume
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.cached_run import CachedRun
@@ -38,6 +38,7 @@ class LoadedCase:
     fingerprint: str = ""  # content hash: the key of the case's review session
     metadata: VolumeMetadata | None = None
     identity: PatientIdentity = field(default_factory=PatientIdentity)  # reports only, on request
+    prepared: PreparedInput | None = None  # the front end's record (issue 17)
 
 
 @dataclass
@@ -89,6 +90,7 @@ def prepare_case(
         case_fingerprint(volume),  # hashed here, off the GUI thread: tens of MB of voxels
         volume.metadata,
         volume.identity,
+        prepared,
     )
 
 

@@ -49,13 +49,13 @@ def implausible(mask: np.ndarray, spacing: tuple[float, float, float]) -> str | 
     ml = float(mask.sum()) * float(np.prod(spacing)) / 1000.0
     if not MIN_BRAIN_ML <= ml <= MAX_BRAIN_ML:
         return (
-            f"Brain extraction failed: the extracted brain measures {ml:,.0f} ml, outside the "
-            f"plausible {MIN_BRAIN_ML:,.0f}-{MAX_BRAIN_ML:,.0f} ml."
+            f"brain extraction failed: the extracted brain measures {ml:,.0f} ml, outside the "
+            f"plausible {MIN_BRAIN_ML:,.0f}-{MAX_BRAIN_ML:,.0f} ml"
         )
     edge = edge_area_mm2(mask, spacing)
     if edge > MAX_EDGE_MM2:
         return (
-            f"Brain extraction is not trustworthy: the brain touches the edge of the field of "
-            f"view over {edge:,.0f} mm², so part of it is probably missing."
+            f"brain extraction is not trustworthy: the brain touches the edge of the field of "
+            f"view over {edge:,.0f} mm², so part of it is probably missing"
         )
     return None
