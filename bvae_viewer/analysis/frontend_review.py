@@ -30,14 +30,14 @@ def input_slice_decisions(result: CaseResult, prepared: PreparedInput) -> list[s
 def with_front_end(result: CaseResult, prepared: PreparedInput) -> CaseResult:
     """result with the front end's record in extra, and sent to review (nothing cleared as
     normal) when the brain extraction was implausible."""
-    extra = dict(result.extra)
+    if prepared.review_reason is not None:
+        decisions = tuple(
+            Decision.REVIEW if d == Decision.NORMAL else d for d in result.decisions
+        )
+        reasons = (prepared.review_reason, *result.case.reasons)
+        case = CaseDecision(Decision.REVIEW, reasons, dict(result.case.counts))
+        result = replace(result, decisions=decisions, case=case)
     summary = prepared.summary()
     if prepared.ran:
         summary["input_slice_decisions"] = input_slice_decisions(result, prepared)
-    extra["frontend"] = summary
-    if prepared.review_reason is None:
-        return replace(result, extra=extra)
-    decisions = tuple(Decision.REVIEW if d == Decision.NORMAL else d for d in result.decisions)
-    reasons = (prepared.review_reason, *result.case.reasons)
-    case = CaseDecision(Decision.REVIEW, reasons, dict(result.case.counts))
-    return replace(result, decisions=decisions, case=case, extra=extra)
+    return replace(result, extra={**result.extra, "frontend": summary})

