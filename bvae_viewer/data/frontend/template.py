@@ -1,9 +1,9 @@
 """The brain-extraction template: Colin27 with skull and its brain mask, in MNI space.
 
-Shipped in resources/frontend/ (from Debian's mricron-data, BSD-3-clause; built by
-scripts/make_frontend_template.py). Colin27 sits in MNI space, as does the template the
-model's training subjects were built from, so one registration gives both the brain mask
-and the way to the model's space.
+Shipped in resources/frontend/ (the head from Debian's mricron-data, BSD-3-clause; the mask
+is ROBEX's extraction of it, BSD; built by scripts/make_frontend_template.py). Colin27 sits
+in MNI space, as does the template the model's training subjects were built from, so one
+registration gives both the brain mask and the way to the model's space.
 """
 
 from __future__ import annotations

@@ -1,0 +1,38 @@
+"""The front end in the window: the brain mask outline (toggle) and Slice details' lines."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bvae_viewer.data.frontend import prepare_input
+from bvae_viewer.gui.frontend_view import ACTION_TEXT, frontend_html
+from bvae_viewer.io.volume import Volume, VolumeMetadata
+from tests.volumes import brain_phantom
+
+RUN_TIMEOUT_MS = 120_000
+
+
+def test_outline_follows_the_slice_and_toggles(qtbot, window, volume_path):
+    with qtbot.waitSignal(window.analysis_done, timeout=RUN_TIMEOUT_MS):
+        window.open_path(volume_path)
+    outline = window.mask_outline
+    index = window.state.slice
+    assert window.case.stack.masks[index].any()
+    assert outline.curve.data is not None
+    assert np.array_equal(outline.curve.data > 0.5, window.case.stack.masks[index])
+    assert outline.visible
+    assert ACTION_TEXT in [a.text() for a in window.findChildren(type(outline.action))]
+    outline.action.trigger()
+    assert not outline.visible
+    # Slice details name the front end: this stripped phantom skipped it.
+    assert "Preprocessing" in window.info.text() and "analysed as given" in window.info.text()
+
+
+def test_details_list_steps_timings_and_thick_slices():
+    image, _ = brain_phantom(shape=(64, 72, 12), spacing=(1.0, 1.0, 6.0))
+    volume = Volume(image, (1.0, 1.0, 6.0), np.diag([1.0, 1.0, 6.0, 1.0]),
+                    VolumeMetadata("test"), source=None)
+    text = frontend_html(prepare_input(volume, "never"))
+    assert "Acquired slice thickness 6.0 mm" in text
+    assert "6.0 mm thick; the model was trained on 1 mm slices" in text
+    assert frontend_html(None) == ""
