@@ -22,7 +22,13 @@ def frontend_html(prepared: PreparedInput | None) -> str:
     """Slice details' lines about the front end: what ran, how long, and any warning."""
     if prepared is None:
         return ""
-    rows = ["<div style='margin-top:6px'><b>Preprocessing</b></div>"]
+    rows = ["<div style='margin-top:6px'><b>Preprocessing</b></div>",
+            f"<div style='color:#9e9e9e'>Acquired slice thickness {prepared.slice_mm:.1f} mm"
+            "</div>"]
+    # Warnings before the steps: the dock is short, and these matter more than timings.
+    for text in (*prepared.notes, prepared.review_reason or ""):
+        if text:
+            rows.append(f"<div style='color:{NOTE_COLOUR}'>{html.escape(text)}</div>")
     if prepared.ran:
         rows.append("<table cellspacing='1'>")
         for step in prepared.steps:
@@ -37,11 +43,6 @@ def frontend_html(prepared: PreparedInput | None) -> str:
         step = prepared.steps[0] if prepared.steps else None
         reason = f": {html.escape(step.detail)}" if step is not None and step.detail else ""
         rows.append(f"<div style='color:#9e9e9e'>none{reason}</div>")
-    rows.append(f"<div style='color:#9e9e9e'>Acquired slice thickness "
-                f"{prepared.slice_mm:.1f} mm</div>")
-    for text in (*prepared.notes, prepared.review_reason or ""):
-        if text:
-            rows.append(f"<div style='color:{NOTE_COLOUR}'>{html.escape(text)}</div>")
     return "".join(rows)
 
 
