@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 AUTH_KINDS = ("none", "basic", "bearer")
 KEYRING_SERVICE = "bvae-viewer-pacs"
 SETTINGS_FILE = "pacs.json"
+RETRY_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -103,19 +104,35 @@ def store_secret(settings: PacsSettings, secret: str) -> bool:
     return True
 
 
+class _WildcardSession(requests.Session):
+    """Sends QIDO-RS wildcards as '*', not '%2A': Orthanc 1.10's DICOMweb plugin does not
+    decode it (a name search for '*doe*' found nothing); '*' is a legal query character
+    (RFC 3986 sub-delims), so every server reads it the same."""
+
+    def send(self, request, **kwargs):
+        if request.url and "%2A" in request.url:
+            request.url = request.url.replace("%2A", "*")
+        return super().send(request, **kwargs)
+
+
 def open_client(settings: PacsSettings, secret: str = "") -> DICOMwebClient:
     """A DICOMweb client for these settings (nothing is sent yet)."""
     settings = settings.checked()
-    session = requests.Session()
+    session = _WildcardSession()
     session.verify = settings.verify_tls
     headers = {}
     if settings.auth == "basic":
         session.auth = (settings.username, secret)
     elif settings.auth == "bearer":
         headers["Authorization"] = f"Bearer {secret}"
-    return DICOMwebClient(
+    client = DICOMwebClient(
         settings.url, session=session, headers=headers, timeout=settings.timeout_s
     )
+    # dicomweb-client retries any failed request 5 times with exponential back-off by
+    # default: half a minute before a PACS that is down is reported. One quick second try
+    # covers a dropped connection; the user (or the outbox) retries the rest.
+    client.set_http_retry_params(max_attempts=RETRY_ATTEMPTS, wait_exponential_multiplier=200)
+    return client
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from bvae_viewer.pacs.errors import (
     IncompleteSeriesError,
     NotBrainMrError,
     PacsError,
+    PacsUnreachableError,
     PullCancelled,
 )
 from bvae_viewer.pacs.worklist import SeriesRow, list_instance_uids, list_series
@@ -131,15 +132,24 @@ def _receive(
     received: set[str] = set()
     if progress:
         progress(0, total)
-    with talking_to(client.base_url, "sending the series"):
-        for ds in client.iter_series(study_uid, series.series_uid):
-            if cancel is not None and cancel.is_set():
-                raise PullCancelled("The transfer was cancelled; nothing was kept.")
-            uid = str(ds.SOPInstanceUID)
-            ds.save_as(folder / f"{uid}.dcm", enforce_file_format=True)
-            received.add(uid)
-            if progress:
-                progress(len(received), total)
+    try:
+        with talking_to(client.base_url, "sending the series"):
+            for ds in client.iter_series(study_uid, series.series_uid):
+                if cancel is not None and cancel.is_set():
+                    raise PullCancelled("The transfer was cancelled; nothing was kept.")
+                uid = str(ds.SOPInstanceUID)
+                ds.save_as(folder / f"{uid}.dcm", enforce_file_format=True)
+                received.add(uid)
+                if progress:
+                    progress(len(received), total)
+    except (PacsUnreachableError, ValueError, EOFError) as exc:
+        # A connection that breaks mid-stream, or a multipart answer cut short.
+        log.warning("series %s: transfer broke after %d of %d images: %s",
+                    series.series_uid, len(received), total, exc)
+        raise IncompleteSeriesError(
+            f"The transfer broke after {len(received)} of {total} images of series "
+            f"'{series.description or series.series_uid}'; nothing was kept or analysed."
+        ) from None
     return received
 
 

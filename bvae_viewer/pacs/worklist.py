@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -120,10 +121,11 @@ def search_studies(
     dates = date_range(start, end)
     if dates:
         base["StudyDate"] = dates
-    patient = patient.strip()
+    # "doe jane" finds Doe^Jane: the words, in order, anywhere in the name or the ID.
+    pattern = "*" + "*".join(re.split(r"[\s^,]+", patient.strip())) + "*"
     # A name and an ID are both "the patient" to a clinician: ask for either and merge.
-    queries = [base] if not patient else [
-        {**base, "PatientName": f"*{patient}*"}, {**base, "PatientID": f"*{patient}*"}
+    queries = [base] if not patient.strip() else [
+        {**base, "PatientName": pattern}, {**base, "PatientID": pattern}
     ]
     rows: dict[str, StudyRow] = {}
     with talking_to(client.base_url, "listing studies"):
