@@ -102,9 +102,11 @@ def test_worklist_open_analyse_and_send(qtbot, make_window, orthanc, studies, tm
     dialog.close()
 
     task = send_results(window, confirm=False)
-    with qtbot.waitSignal(task.finished, timeout=TIMEOUT_MS):
-        pass
-    assert "Stored SEG and SR" in window.statusBar().currentMessage(), window.last_error
+    qtbot.waitUntil(task.isFinished, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "Stored" in window.statusBar().currentMessage()
+                    or window.last_error is not None, timeout=5_000)
+    assert window.last_error is None, window.last_error
+    assert "Stored SEG and SR" in window.statusBar().currentMessage()
     client = open_client(PacsSettings(url=orthanc.dicomweb_url))
     kinds = {s.modality for s in list_series(client, brain["StudyInstanceUID"])}
     assert kinds == {"MR", "SEG", "SR"}
