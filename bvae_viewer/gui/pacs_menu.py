@@ -99,8 +99,8 @@ def send_results(window, confirm: bool = True) -> PacsTask | None:
     if confirm:
         answer = QMessageBox.question(
             window, "Send results to PACS",
-            f"Store a Segmentation of the flagged region and a report (research use only) in "
-            f"study {record['study_uid']} on {record['url']}?",
+            "Store a Segmentation of the flagged region and a report (research use only) in "
+            f"the study {record.get('study') or record['study_uid']} on {record['url']}?",
         )
         if answer != QMessageBox.StandardButton.Yes:
             return None

@@ -38,6 +38,7 @@ class PacsSettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(TITLE)
         self.setObjectName("pacs_settings_dialog")
+        self.setMinimumWidth(520)
         self.connection = connection
         self.task: PacsTask | None = None
         s = connection.settings

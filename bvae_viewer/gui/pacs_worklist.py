@@ -29,7 +29,7 @@ from bvae_viewer import paths
 from bvae_viewer.gui.pacs_connection import PacsConnection
 from bvae_viewer.gui.pacs_task import PacsTask
 from bvae_viewer.pacs.errors import NotBrainMrError, PacsError
-from bvae_viewer.pacs.pull import choose_series, pull_series
+from bvae_viewer.pacs.pull import choose_series, pull_record, pull_series
 from bvae_viewer.pacs.worklist import StudyRow, search_studies
 
 TITLE = "PACS worklist"
@@ -87,8 +87,12 @@ class PacsWorklistDialog(QDialog):
         self.patient.returnPressed.connect(self.search)
         self.use_dates = QCheckBox("Dates")
         today = QDate.currentDate()
-        self.date_from = QDateEdit(today.addYears(-1), calendarPopup=True)
-        self.date_to = QDateEdit(today, calendarPopup=True)
+        self.date_from = QDateEdit(today.addYears(-1), calendarPopup=True,
+                                   displayFormat="yyyy-MM-dd", enabled=False)
+        self.date_to = QDateEdit(today, calendarPopup=True, displayFormat="yyyy-MM-dd",
+                                 enabled=False)
+        for edit in (self.date_from, self.date_to):
+            self.use_dates.toggled.connect(edit.setEnabled)
         self.search_button = QPushButton("Search")
         self.search_button.clicked.connect(self.search)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -206,7 +210,9 @@ class PacsWorklistDialog(QDialog):
         self._start(lambda client, p, c: pull_study(client, uid, p, c), self._opened, True)
 
     def _opened(self, folder: Path) -> None:
-        self.status.setText(f"Opened {folder.name}.")
+        record = pull_record(folder) or {}
+        self.status.setText(f"Opened {record.get('description') or 'the series'} of "
+                            f"{record.get('study') or 'the study'}.")
         self.window_.open_path(folder)
 
     def open_batch(self) -> None:

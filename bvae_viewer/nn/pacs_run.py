@@ -85,9 +85,10 @@ def analyse_series(
 def results_for_pacs(case: PacsCase, bundle: Bundle) -> list[Dataset]:
     """The SEG (if any region) and the SR of an analysed series, built from its own files."""
     stack = case.analysis.loaded.stack
-    area = {k: float(m.sum()) * stack.pixel_mm**2 for k, m in case.region.items()}
+    voxel_ml = stack.pixel_mm**2 * stack.slice_mm / 1000.0
+    region_ml = {k: float(m.sum()) * voxel_ml for k, m in case.region.items()}
     summary = summarise(
-        case.analysis.result, case.case_review, area, bundle.info.name, bundle.info.sha256
+        case.analysis.result, case.case_review, region_ml, bundle.info.name, bundle.info.sha256
     )
     source = read_source(case.folder)
     return result_objects(

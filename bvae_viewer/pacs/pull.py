@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pydicom
 from dicomweb_client.api import DICOMwebClient
 
 from bvae_viewer.pacs.connection import talking_to
@@ -108,7 +109,8 @@ def pull_series(
                 f"'{series.description or series.series_uid}' arrived; nothing was analysed."
             )
         record = {"url": client.base_url, "study_uid": study_uid,
-                  "series_uid": series.series_uid, "description": series.description}
+                  "series_uid": series.series_uid, "description": series.description,
+                  "study": _study_label(partial)}
         (partial / PULL_RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
         if out_dir.exists():
             out_dir.rmdir()  # empty, checked above
@@ -117,6 +119,18 @@ def pull_series(
         shutil.rmtree(partial, ignore_errors=True)
     log.info("pulled %d images of series %s into %s", len(expected), series.series_uid, out_dir)
     return out_dir
+
+
+def _study_label(folder: Path) -> str:
+    """'Doe Jane, 2024-11-05, MR BRAIN': how the reviewer knows the study (a confirmation
+    names it before results go back)."""
+    first = next(folder.glob("*.dcm"))
+    ds = pydicom.dcmread(first, stop_before_pixels=True)
+    day = str(ds.get("StudyDate", ""))
+    day = f"{day[:4]}-{day[4:6]}-{day[6:]}" if len(day) == 8 else day
+    parts = (str(ds.get("PatientName", "")).replace("^", " ").strip(), day,
+             str(ds.get("StudyDescription", "")))
+    return ", ".join(p for p in parts if p)
 
 
 def _receive(

@@ -21,7 +21,7 @@ def _runs(indices: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def findings(result: CaseResult, region_mm2: Mapping[int, float]) -> tuple[str, ...]:
+def findings(result: CaseResult, region_ml: Mapping[int, float]) -> tuple[str, ...]:
     """One sentence per run of flagged slices, and one for the slices sent to review."""
     flagged = [s.slice_index for s, d in zip(result.scores, result.decisions, strict=True)
                if d == Decision.FLAGGED]
@@ -31,10 +31,10 @@ def findings(result: CaseResult, region_mm2: Mapping[int, float]) -> tuple[str, 
     lines = []
     for first, last in _runs(flagged):
         top = max(range(first, last + 1), key=lambda k: peak[k])
-        area = sum(region_mm2.get(k, 0.0) for k in range(first, last + 1))
+        volume = sum(region_ml.get(k, 0.0) for k in range(first, last + 1))
         where = f"slice {first}" if first == last else f"slices {first}-{last}"
         lines.append(f"Flagged {where} (highest anomaly score {peak[top]:.3g} at slice {top}; "
-                     f"flagged region {area:.0f} mm2 over these slices).")
+                     f"flagged region {volume:.1f} mL).")
     if review:
         listed = ", ".join(str(k) for k in review[:20]) + ("..." if len(review) > 20 else "")
         lines.append(f"{len(review)} slice(s) sent to review: {listed}.")
@@ -53,14 +53,14 @@ def reviewer_decision(record: DecisionRecord | None) -> str:
 def summarise(
     result: CaseResult,
     case_review: DecisionRecord | None,
-    region_mm2: Mapping[int, float],
+    region_ml: Mapping[int, float],
     model_name: str,
     model_sha256: str,
 ) -> ResultSummary:
     return ResultSummary(
         case_decision=result.case.decision.value,
         reasons=tuple(result.case.reasons),
-        findings=findings(result, region_mm2),
+        findings=findings(result, region_ml),
         reviewer_decision=reviewer_decision(case_review),
         model_name=model_name,
         model_sha256=model_sha256,

@@ -69,6 +69,7 @@ def test_pull_brings_every_image_and_reports_progress(client, brain_study, tmp_p
     assert files == sorted(f"{ds.SOPInstanceUID}.dcm" for ds in datasets)
     assert seen[0] == (0, len(datasets)) and seen[-1] == (len(datasets), len(datasets))
     assert pull_record(out)["study_uid"] == fields["StudyInstanceUID"]
+    assert pull_record(out)["study"] == "Brainy Bea, 2023-01-05, MR BRAIN W CONTRAST"
     assert (out / PULL_RECORD).is_file()
 
 
