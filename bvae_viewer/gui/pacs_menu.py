@@ -19,6 +19,9 @@ MENU = "&PACS"
 ACT_SETTINGS = "PACS &settings..."
 ACT_WORKLIST = "&Worklist..."
 ACT_SEND = "Send &results to PACS..."
+ACT_RETRY = "Send &queued results"
+NOTHING_QUEUED = "No results are waiting to be sent to this PACS."
+SENDING = "Results are being sent to the PACS; wait until that has finished."
 NOT_FROM_PACS = "The case on screen was not opened from a PACS, so it has no study to go back to."
 NOT_FINISHED = "Wait until the analysis of the case on screen has finished."
 OTHER_PACS = ("The case on screen came from {source}, not from the PACS in the settings "
@@ -51,6 +54,7 @@ def add_pacs_menu(window) -> None:
     menu.addAction(ACT_WORKLIST, lambda: open_worklist(window))
     menu.addSeparator()
     menu.addAction(ACT_SEND, lambda: send_results(window))
+    menu.addAction(ACT_RETRY, lambda: send_queued(window))
 
 
 def open_settings(window) -> PacsSettingsDialog:
@@ -73,6 +77,15 @@ def open_worklist(window) -> PacsWorklistDialog:
     return dialog
 
 
+def _sending(window) -> bool:
+    """A send is running: say so rather than start a second one beside it."""
+    task = getattr(window, "pacs_send_task", None)
+    if task is not None and task.isRunning():
+        window.statusBar().showMessage(SENDING)
+        return True
+    return False
+
+
 def _case_source(window) -> tuple[Path, dict] | str:
     """The case on screen's folder and pull record, or why results cannot be sent."""
     case = getattr(window, "case", None)
@@ -91,6 +104,8 @@ def _case_source(window) -> tuple[Path, dict] | str:
 def send_results(window, confirm: bool = True) -> PacsTask | None:
     """Build the SEG and SR of the case on screen and store them in its study; a failure
     keeps them queued (and queued ones go along on the next send)."""
+    if _sending(window):
+        return None
     found = _case_source(window)
     if isinstance(found, str):
         window.show_error("Send results to PACS", found)
@@ -126,4 +141,26 @@ def send_results(window, confirm: bool = True) -> PacsTask | None:
     return task
 
 
-__all__ = ["PacsError", "add_pacs_menu", "open_settings", "open_worklist", "send_results"]
+def send_queued(window) -> PacsTask | None:
+    """Send the results a failed push left in the outbox (on the reviewer's command)."""
+    from bvae_viewer.pacs.outbox import pending, retry
+
+    if _sending(window):
+        return None
+    connection = connection_of(window)
+    waiting = pending(outbox(), connection.settings.url) if connection.configured else []
+    if not waiting:
+        window.statusBar().showMessage(NOTHING_QUEUED)
+        return None
+    task = PacsTask(lambda _p, _c: retry(connection.client(), outbox()))
+    task.succeeded.connect(lambda sent: window.statusBar().showMessage(
+        f"Sent {sent} queued result set(s) to the PACS."))
+    task.failed.connect(lambda text: window.show_error(ACT_RETRY.replace("&", ""), text))
+    window.pacs_send_task = task
+    task.start()
+    return task
+
+
+__all__ = [
+    "PacsError", "add_pacs_menu", "open_settings", "open_worklist", "send_queued", "send_results"
+]

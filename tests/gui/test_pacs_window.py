@@ -37,6 +37,14 @@ def studies(orthanc):
     return brain, chest
 
 
+@pytest.fixture(scope="module")
+def second_brain(orthanc):
+    fields = study(PatientName="Window^Walt", PatientID="GUI-3", StudyDate="20240303")
+    open_client(PacsSettings(url=orthanc.dicomweb_url)).store_instances(
+        phantom_series(fields, slices=16))
+    return fields
+
+
 def _test_connection(qtbot, dialog, url: str) -> str:
     dialog.url.setText(url)
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
@@ -127,3 +135,53 @@ def test_worklist_says_when_the_pacs_is_down_and_the_window_keeps_working(qtbot,
     assert dialog.search_button.isEnabled()  # search again = retry
     dialog.close()
     assert window.isVisible() and window.last_error is None  # no dialog over the window
+
+
+def test_selection_opens_as_a_batch_without_the_non_brain_study(
+    qtbot, window, orthanc, studies, second_brain
+):
+    from bvae_viewer.pacs.connection import save_settings
+
+    brain, chest = studies
+    save_settings(PacsSettings(url=orthanc.dicomweb_url), paths.config_dir())
+    dialog = open_worklist(window)
+    _finished(qtbot, dialog)
+    _search(qtbot, dialog, "window")
+    dialog.table.clearSelection()
+    dialog.table.setSelectionMode(dialog.table.SelectionMode.MultiSelection)
+    for uid in (brain["StudyInstanceUID"], chest["StudyInstanceUID"],
+                second_brain["StudyInstanceUID"]):
+        dialog.table.selectRow([r.study_uid for r in dialog.rows].index(uid))
+    assert len(dialog.selected_studies()) == 3
+    with qtbot.waitSignal(window.batch.batch_done, timeout=TIMEOUT_MS) as done:
+        dialog.open_batch()
+    assert "1 not opened" in dialog.status.text() and "no brain MR" in dialog.status.text()
+    summary = done.args[0]
+    assert (summary.total, summary.analysed, summary.failed) == (2, 2, 0), summary
+    dialog.close()
+
+
+def test_queued_results_go_on_the_reviewers_command(qtbot, window, orthanc):
+    from bvae_viewer.gui.pacs_connection import outbox
+    from bvae_viewer.gui.pacs_menu import NOTHING_QUEUED, send_queued
+    from bvae_viewer.pacs.connection import save_settings
+    from bvae_viewer.pacs.outbox import enqueue, pending
+    from bvae_viewer.pacs.results import build_report
+    from tests.pacs.test_results import SUMMARY
+
+    save_settings(PacsSettings(url=orthanc.dicomweb_url), paths.config_dir())
+    assert send_queued(window) is None
+    assert window.statusBar().currentMessage() == NOTHING_QUEUED
+    fields = study(PatientID="GUI-Q")
+    source = phantom_series(fields, slices=8)
+    client = open_client(PacsSettings(url=orthanc.dicomweb_url))
+    client.store_instances(source)
+    # What a push that failed earlier left behind (the PACS was down then).
+    enqueue(outbox(), orthanc.dicomweb_url, fields["StudyInstanceUID"],
+            [build_report(source, SUMMARY)])
+    task = send_queued(window)
+    qtbot.waitUntil(task.isFinished, timeout=30_000)
+    qtbot.waitUntil(lambda: "Sent 1 queued" in window.statusBar().currentMessage(),
+                    timeout=5_000)
+    assert pending(outbox()) == []
+    assert {s.modality for s in list_series(client, fields["StudyInstanceUID"])} == {"MR", "SR"}

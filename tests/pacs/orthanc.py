@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,7 +40,7 @@ def free_url() -> str:
     return f"http://127.0.0.1:{_free_port()}/dicom-web"
 
 
-def _config(folder: Path, http_port: int, dicom_port: int) -> Path:
+def _config(folder: Path, http_port: int, dicom_port: int, extra: dict) -> Path:
     config = {
         "Name": "bvae-viewer-tests",
         "StorageDirectory": str(folder / "storage"),
@@ -52,6 +53,7 @@ def _config(folder: Path, http_port: int, dicom_port: int) -> Path:
         "StableAge": 1,
         "Plugins": [str(DICOMWEB_PLUGIN)],
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+        **extra,
     }
     path = folder / "orthanc.json"
     path.write_text(json.dumps(config, indent=2), encoding="utf-8")
@@ -66,13 +68,15 @@ def _wait_until_up(url: str, process: subprocess.Popen) -> None:
         try:
             with urllib.request.urlopen(f"{url}/dicom-web/studies", timeout=1):
                 return
+        except urllib.error.HTTPError:
+            return  # it answers (with authentication on, by asking for it)
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"Orthanc did not answer at {url} in {START_TIMEOUT_S} s")
 
 
 @contextmanager
-def running_orthanc(folder: Path) -> Iterator[Orthanc]:
+def running_orthanc(folder: Path, **extra) -> Iterator[Orthanc]:
     """Start Orthanc with its storage in folder; stop it afterwards. Skips the test where the
     orthanc packages are not installed (scripts/system-deps.sh installs them)."""
     binary = shutil.which("Orthanc") or ("/usr/sbin/Orthanc" if Path("/usr/sbin/Orthanc").exists()
@@ -82,7 +86,7 @@ def running_orthanc(folder: Path) -> Iterator[Orthanc]:
                     "(apt-get install orthanc orthanc-dicomweb)")
     folder.mkdir(parents=True, exist_ok=True)
     http_port = _free_port()
-    config = _config(folder, http_port, _free_port())
+    config = _config(folder, http_port, _free_port(), extra)
     log = (folder / "orthanc.log").open("w")
     process = subprocess.Popen([binary, str(config)], cwd=folder, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{http_port}"

@@ -131,3 +131,17 @@ def test_failed_push_stays_queued_and_is_retried(orthanc, client, tmp_path):
         proxy.close()
     assert pending(outbox) == []
     assert {s.modality for s in list_series(client, fields["StudyInstanceUID"])} == {"MR", "SR"}
+
+
+def test_pull_writes_the_series_folder(orthanc, client, tmp_path, capsys):
+    fields = study(PatientID="PULL-1")
+    source = phantom_series(fields, slices=8)
+    client.store_instances(source)
+    out = tmp_path / "pulled"
+    assert main(["pacs", "pull", "--url", orthanc.dicomweb_url, "--study",
+                 fields["StudyInstanceUID"], "--out", str(out)]) == 0
+    assert len(list(out.glob("*.dcm"))) == 8 and "8 images" in capsys.readouterr().out
+    assert load_volume(out).shape[2] == 8  # the folder opens as the series it came from
+    assert main(["pacs", "pull", "--url", orthanc.dicomweb_url, "--study",
+                 fields["StudyInstanceUID"], "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err

@@ -130,3 +130,14 @@ def test_pacs_down_or_slow_is_one_sentence():
 
 def test_connection_check_answers(client):
     assert check_connection(client).startswith("Connected to")
+
+
+def test_basic_authentication(tmp_path):
+    from tests.pacs.orthanc import running_orthanc
+
+    with running_orthanc(tmp_path / "orthanc", AuthenticationEnabled=True,
+                         RegisteredUsers={"reader": "s3cret"}) as locked:
+        settings = PacsSettings(url=locked.dicomweb_url, auth="basic", username="reader")
+        with pytest.raises(PacsUnreachableError, match=r"HTTP 401 \(check the user name"):
+            check_connection(open_client(settings, "wrong"))
+        assert check_connection(open_client(settings, "s3cret")).startswith("Connected")
