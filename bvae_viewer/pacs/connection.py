@@ -81,7 +81,10 @@ def keyring_available() -> bool:
     import keyring
     from keyring.backends import fail
 
-    return not isinstance(keyring.get_keyring(), fail.Keyring)
+    try:
+        return not isinstance(keyring.get_keyring(), fail.Keyring)
+    except Exception:  # a keyring backend that cannot even start
+        return False
 
 
 def load_secret(settings: PacsSettings) -> str:
@@ -90,7 +93,11 @@ def load_secret(settings: PacsSettings) -> str:
         return ""
     import keyring
 
-    return keyring.get_password(KEYRING_SERVICE, settings.secret_key) or ""
+    try:
+        return keyring.get_password(KEYRING_SERVICE, settings.secret_key) or ""
+    except Exception as exc:  # a locked or broken keyring: ask for the secret again
+        log.warning("keyring unreadable: %s", exc)
+        return ""
 
 
 def store_secret(settings: PacsSettings, secret: str) -> bool:
@@ -100,7 +107,11 @@ def store_secret(settings: PacsSettings, secret: str) -> bool:
         return False
     import keyring
 
-    keyring.set_password(KEYRING_SERVICE, settings.secret_key, secret)
+    try:
+        keyring.set_password(KEYRING_SERVICE, settings.secret_key, secret)
+    except Exception as exc:  # a locked or broken keyring: the secret lasts this session
+        log.warning("keyring refused the secret: %s", exc)
+        return False
     return True
 
 

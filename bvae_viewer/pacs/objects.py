@@ -13,7 +13,12 @@ from bvae_viewer.data.preprocess import InPlaneGrid
 from bvae_viewer.io.dicom_scan import is_dicom_file
 from bvae_viewer.pacs.errors import ResultObjectError
 from bvae_viewer.pacs.region import region_on_source
-from bvae_viewer.pacs.results import ResultSummary, build_report, build_segmentation
+from bvae_viewer.pacs.results import (
+    ResultSummary,
+    build_report,
+    build_segmentation,
+    check_sources,
+)
 
 
 def read_source(folder: Path, series_uid: str = "") -> list[Dataset]:
@@ -42,6 +47,7 @@ def result_objects(
 ) -> list[Dataset]:
     """The SEG of the flagged region (left out when there is none: a SEG needs a segment)
     and the SR that describes the case and points at the SEG."""
+    check_sources(source)  # before the geometry: it needs one position per image
     mask = region_on_source(source, region, volume_affine, grid)
     seg = build_segmentation(source, mask, summary) if mask.any() else None
     report = build_report(source, summary, seg)

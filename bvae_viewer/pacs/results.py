@@ -39,9 +39,14 @@ class ResultSummary:
     model_sha256: str
 
 
-def _check_sources(source: Sequence[Dataset]) -> None:
+def check_sources(source: Sequence[Dataset]) -> None:
     if not source:
         raise ResultObjectError("There are no source images to attach the results to.")
+    if any(int(ds.get("NumberOfFrames", 1) or 1) > 1 for ds in source):
+        raise ResultObjectError(
+            "Results for an enhanced (multi-frame) series cannot be sent to the PACS yet; "
+            "export them as a report instead."
+        )
     missing = [k for k in ("FrameOfReferenceUID", "StudyInstanceUID", "SeriesInstanceUID")
                if not source[0].get(k)]
     if missing:
@@ -56,7 +61,7 @@ def build_segmentation(
 ) -> hd.seg.Segmentation:
     """A binary SEG of the flagged region, one frame per source image that has any of it,
     on the source's own grid and frame of reference."""
-    _check_sources(source)
+    check_sources(source)
     if mask.shape != (len(source), int(source[0].Rows), int(source[0].Columns)):
         raise ValueError(f"mask {mask.shape} does not match {len(source)} source images")
     algorithm = hd.AlgorithmIdentificationSequence(
@@ -102,7 +107,7 @@ def build_report(
 ) -> hd.sr.ComprehensiveSR:
     """A Comprehensive SR: research-use notice, the case decision and why, each finding,
     the reviewer's decision, and a reference to the SEG when there is one."""
-    _check_sources(source)
+    check_sources(source)
     impression = f"Model case decision: {summary.case_decision}"
     if summary.reasons:
         impression += f" ({'; '.join(summary.reasons)})"

@@ -46,6 +46,7 @@ def second_brain(orthanc):
 
 
 def _test_connection(qtbot, dialog, url: str) -> str:
+    qtbot.waitUntil(dialog.test_button.isEnabled, timeout=20_000)  # the last test is over
     dialog.url.setText(url)
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.result.text() not in ("", "Testing..."), timeout=20_000)
