@@ -3,6 +3,9 @@ study, with its identifiers; the flagged region lands where the model grid put i
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import numpy as np
 import pydicom
 import pytest
@@ -98,6 +101,21 @@ def test_no_region_sends_the_report_alone_and_a_series_without_frame_is_refused(
         del ds.FrameOfReferenceUID
     with pytest.raises(ResultObjectError, match="no FrameOfReferenceUID"):
         build_report(source, SUMMARY)
+
+
+def test_seg_and_sr_pass_the_standards_validator(tumour_series, tmp_path):
+    """dciodvfy (dicom3tools) checks every module and attribute the IODs require."""
+    validator = shutil.which("dciodvfy")
+    if validator is None:
+        pytest.skip("dciodvfy is not installed (apt-get install dicom3tools)")
+    folder, _ = tumour_series
+    volume, stack, region = _bright_region(folder)
+    for obj in result_objects(read_source(folder), region, volume.affine, stack.grid, SUMMARY):
+        path = tmp_path / f"{obj.Modality}.dcm"
+        obj.save_as(path, enforce_file_format=True)
+        said = subprocess.run([validator, str(path)], capture_output=True, text=True).stderr
+        problems = [line for line in said.splitlines() if line.startswith(("Error", "Warning"))]
+        assert problems == [], (obj.Modality, problems)
 
 
 def _bytes(ds) -> bytes:
