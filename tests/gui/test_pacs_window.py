@@ -186,3 +186,23 @@ def test_queued_results_go_on_the_reviewers_command(qtbot, window, orthanc):
                     timeout=5_000)
     assert pending(outbox()) == []
     assert {s.modality for s in list_series(client, fields["StudyInstanceUID"])} == {"MR", "SR"}
+
+
+def test_cancel_stops_the_pull_and_keeps_nothing(qtbot, window, orthanc, studies):
+    from bvae_viewer.gui.pacs_worklist import series_folder
+    from bvae_viewer.pacs.connection import save_settings
+
+    brain, _ = studies
+    save_settings(PacsSettings(url=orthanc.dicomweb_url), paths.config_dir())
+    dialog = open_worklist(window)
+    _finished(qtbot, dialog)
+    _select(dialog, brain["StudyInstanceUID"])
+    dialog.open_selected()
+    assert dialog.progress.isVisibleTo(dialog) and dialog.cancel_button.isVisibleTo(dialog)
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)  # before any image
+    _finished(qtbot, dialog)
+    assert dialog.status.text() == "The transfer was cancelled; nothing was kept."
+    assert not dialog.progress.isVisibleTo(dialog) and window.case is None
+    pulled = series_folder("x").parent
+    assert not pulled.exists() or list(pulled.iterdir()) == []
+    dialog.close()
