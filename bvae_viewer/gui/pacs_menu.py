@@ -120,12 +120,16 @@ def send_results(window, confirm: bool = True) -> PacsTask | None:
         if answer != QMessageBox.StandardButton.Yes:
             return None
     bundle, device, samples = window.bundle, window.device, window.samples
+    try:
+        client = connection_of(window).client()
+    except PacsError as exc:
+        window.show_error("Send results to PACS", str(exc))
+        return None
 
     def work(_progress, _cancel):
         from bvae_viewer.nn.pacs_run import analyse_series, results_for_pacs
         from bvae_viewer.pacs.outbox import push
 
-        client = connection_of(window).client()
         case = analyse_series(folder, bundle, device=device, samples=samples)
         objects = results_for_pacs(case, bundle)
         push(client, outbox(), record["study_uid"], objects)
@@ -152,7 +156,12 @@ def send_queued(window) -> PacsTask | None:
     if not waiting:
         window.statusBar().showMessage(NOTHING_QUEUED)
         return None
-    task = PacsTask(lambda _p, _c: retry(connection.client(), outbox()))
+    try:
+        client = connection.client()
+    except PacsError as exc:
+        window.show_error(ACT_RETRY.replace("&", ""), str(exc))
+        return None
+    task = PacsTask(lambda _p, _c: retry(client, outbox()))
     task.succeeded.connect(lambda sent: window.statusBar().showMessage(
         f"Sent {sent} queued result set(s) to the PACS."))
     task.failed.connect(lambda text: window.show_error(ACT_RETRY.replace("&", ""), text))
@@ -161,6 +170,4 @@ def send_queued(window) -> PacsTask | None:
     return task
 
 
-__all__ = [
-    "PacsError", "add_pacs_menu", "open_settings", "open_worklist", "send_queued", "send_results"
-]
+__all__ = ["add_pacs_menu", "open_settings", "open_worklist", "send_queued", "send_results"]
