@@ -13,8 +13,9 @@ from pathlib import Path
 
 from bvae_viewer import __version__
 from bvae_viewer.analysis.methods import BVAE, METHODS, PROB_UNET, REVERSE_DISTILLATION
+from bvae_viewer.pacs_cli import add_pacs_commands
 
-SUBCOMMANDS = ("gui", "analyze", "synth", "train", "evaluate", "bench")
+SUBCOMMANDS = ("gui", "analyze", "synth", "train", "evaluate", "bench", "pacs")
 EXIT_BAD_INPUT = 2
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ def _parser() -> argparse.ArgumentParser:
         "--compare-paper", action="store_true",
         help="also time the paper configuration on the same stack (slow on a CPU)",
     )
+    add_pacs_commands(sub)
     return parser
 
 
@@ -364,6 +366,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pacs(args: argparse.Namespace) -> int:
+    from bvae_viewer.pacs_cli import run_pacs
+
+    return run_pacs(args, _model_dir(getattr(args, "model", None)))
+
+
 # Errors whose message is written for the user, by module; a module not yet imported cannot
 # have raised one, so torch is never imported just to report a typo.
 _USER_ERRORS = {
@@ -378,6 +386,7 @@ _USER_ERRORS = {
     "bvae_viewer.nn.device": ("DeviceError",),
     "bvae_viewer.nn.engine": ("EngineError",),
     "bvae_viewer.nn.train": ("TrainingError",),
+    "bvae_viewer.pacs.errors": ("PacsError",),
 }
 
 
@@ -421,6 +430,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "train": _cmd_train,
         "evaluate": _cmd_evaluate,
         "bench": _cmd_bench,
+        "pacs": _cmd_pacs,
     }
     try:
         return handlers[args.command](args)

@@ -3,8 +3,10 @@
 set -euo pipefail
 # poppler-utils: pdftotext, with which the tests read exported PDF reports;
 # desktop-file-utils: desktop-file-validate, with which they check the .desktop entry.
+# orthanc, orthanc-dicomweb: a real PACS (DICOMweb) that the PACS tests start on 127.0.0.1;
+# dicom3tools: dciodvfy, with which they check the SEG and SR against the DICOM standard.
 needed=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
-        poppler-utils desktop-file-utils)
+        poppler-utils desktop-file-utils orthanc orthanc-dicomweb dicom3tools)
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

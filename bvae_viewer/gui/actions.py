@@ -13,6 +13,7 @@ from bvae_viewer import __version__
 from bvae_viewer.analysis.model_info import ModelInfo
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.map_names import overlay_names
+from bvae_viewer.gui.pacs_menu import add_pacs_menu
 from bvae_viewer.gui.screenshot import choose_screenshot
 
 if TYPE_CHECKING:
@@ -85,6 +86,8 @@ def build_controls(window: MainWindow) -> Controls:
     view_menu.addActions([radio, auto_wl, reset, clear])
     view_menu.addSeparator()
     panels_menu = view_menu.addMenu(strings.MENU_PANELS)
+
+    add_pacs_menu(window)  # PACS: settings, worklist, send results (gui/pacs_menu.py)
 
     help_menu = bar.addMenu(strings.MENU_HELP)
     help_menu.addAction(

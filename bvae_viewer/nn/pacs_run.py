@@ -1,0 +1,96 @@
+"""A series pulled from the PACS, analysed as `analyze` does, turned into result objects.
+
+The one place where PACS work calls the analysis pipeline (load_case, analyze_loaded): when
+the pipeline moves, only the imports here change.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from bvae_viewer.analysis.maps import MapSet
+from bvae_viewer.analysis.triage import Decision
+from bvae_viewer.nn.bundle import Bundle
+from bvae_viewer.nn.engine import InferenceEngine
+from bvae_viewer.nn.pipeline import CaseAnalysis, analyze_loaded, load_case
+from bvae_viewer.pacs.objects import read_source, result_objects
+from bvae_viewer.pacs.region import flagged_region
+from bvae_viewer.pacs.summary import summarise
+from bvae_viewer.review.store import DecisionRecord, ReviewStoreError, stored_decisions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PacsCase:
+    """An analysed series and its flagged region on the model grid, per axial slice."""
+
+    folder: Path
+    analysis: CaseAnalysis
+    region: dict[int, np.ndarray]
+    pixel_threshold: float
+    case_review: DecisionRecord | None
+
+
+def _flagged(analysis: CaseAnalysis) -> list[int]:
+    result = analysis.result
+    return [s.slice_index for s, d in zip(result.scores, result.decisions, strict=True)
+            if d == Decision.FLAGGED]
+
+
+def _flagged_maps(
+    analysis: CaseAnalysis, bundle: Bundle, flagged: list[int], device: str, samples: int
+) -> dict[int, MapSet]:
+    """The maps of every flagged slice: those the report keeper held, the rest run again
+    (the keeper holds at most a report's worth)."""
+    maps = {k: analysis.maps[k] for k in flagged if k in analysis.maps}
+    missing = [k for k in flagged if k not in maps]
+    if missing:
+        engine = InferenceEngine(bundle, device=device, samples=samples)
+        for result in engine.run(analysis.loaded.stack, order=missing):
+            maps[result.position] = result.maps
+            if all(k in maps for k in missing):
+                break  # the engine streams the asked-for slices first
+    return maps
+
+
+def analyse_series(
+    folder: Path, bundle: Bundle, device: str = "auto", samples: int = 5, use_cache: bool = True
+) -> PacsCase:
+    """Load and analyse a pulled series folder; the region is A_pixel above the model's
+    pixel-score level (its calibrated display ceiling, the 99.5th percentile of brain
+    pixels on validation data) on the flagged slices."""
+    loaded = load_case(folder)
+    decisions, case_review = {}, None
+    try:  # the reviewer's decisions made in the window on this case and model
+        decisions, case_review = stored_decisions(loaded.case_hash, bundle.info.sha256)
+    except ReviewStoreError as exc:
+        log.warning("review store unreadable, the report has no reviewer decision: %s", exc)
+    analysis = analyze_loaded(
+        loaded, bundle, device=device, samples=samples, keep_maps=True,
+        decided=decisions.keys(), use_cache=use_cache,
+    )
+    flagged = _flagged(analysis)
+    threshold = float(analysis.map_levels["pixel_score"][1])
+    maps = _flagged_maps(analysis, bundle, flagged, device, samples)
+    region = flagged_region(maps, flagged, threshold)
+    return PacsCase(Path(folder), analysis, region, threshold, case_review)
+
+
+def results_for_pacs(case: PacsCase, bundle: Bundle) -> list[Dataset]:
+    """The SEG (if any region) and the SR of an analysed series, built from its own files."""
+    stack = case.analysis.loaded.stack
+    voxel_ml = stack.pixel_mm**2 * stack.slice_mm / 1000.0
+    region_ml = {k: float(m.sum()) * voxel_ml for k, m in case.region.items()}
+    summary = summarise(
+        case.analysis.result, case.case_review, region_ml, bundle.info.name, bundle.info.sha256
+    )
+    source = read_source(case.folder)
+    return result_objects(
+        source, case.region, case.analysis.loaded.volume.affine, stack.grid, summary
+    )
