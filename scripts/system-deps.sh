@@ -4,7 +4,8 @@ set -euo pipefail
 # poppler-utils: pdftotext, with which the tests read exported PDF reports;
 # desktop-file-utils: desktop-file-validate, with which they check the .desktop entry.
 needed=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
-        poppler-utils desktop-file-utils)
+        poppler-utils desktop-file-utils
+        mricron-data)  # Colin27 (ch2bet.nii.gz): an anatomy of the synthetic generator
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
