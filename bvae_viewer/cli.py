@@ -97,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument(
+        "--denoise", type=float, default=0.0, metavar="STD",
+        help="bvae: train to restore inputs corrupted with coarse noise of this standard "
+        "deviation (Kascenas et al. 2022; 0.2 in the paper; default 0: off)",
+    )
     tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     tr.add_argument("--name", default=None, help="model name (default bvae-<config>)")
     tr.add_argument(
@@ -271,6 +276,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise UserError("--resume and --init-from apply to the bvae method only.")
     if args.width < 1:
         raise UserError("--width must be at least 1.")
+    if not 0.0 <= args.denoise < 1.0:
+        raise UserError(f"--denoise must be a standard deviation in [0, 1), not {args.denoise}.")
     options = TrainOptions(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -281,6 +288,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         time_budget_s=args.time_budget,
         device=args.device,
+        denoise_std=args.denoise,
     )
     command = "bvae-viewer " + shlex.join(sys.argv[1:])
     if args.method == BVAE:
