@@ -33,6 +33,8 @@ from bvae_viewer.analysis.evaluation.robustness import (
 from bvae_viewer.analysis.evaluation.robustness_report import markdown_section, plot_factor
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.data.preprocess import preprocess_volume
+from bvae_viewer.data.synth.anatomies import SOURCES, available
+from bvae_viewer.data.synth.anatomy import SynthError
 from bvae_viewer.data.synth.case import generate_case
 from bvae_viewer.data.synth.dataset import GENERATOR_VERSION
 from bvae_viewer.data.synth.deform import STORED_AFFINE
@@ -125,6 +127,12 @@ def run_robustness(
     plans = plans_for(factor_names)  # ValueError for an unknown factor, before any work
     if normals < 1 or tumours < 0:
         raise ValueError("The suite needs at least one normal subject per strength.")
+    for plan in plans:  # a missing head stops the suite before any work, in one sentence
+        if plan.field == "anatomy":
+            for name in plan.strengths:
+                if not available(str(name)):
+                    raise SynthError(f"The robustness suite's {name} anatomy is not installed: "
+                                     f"{SOURCES[str(name)].install}.")
     start = time.perf_counter()
     engine = InferenceEngine(bundle, device=device, samples=samples)
     out_dir = Path(out_dir)
