@@ -106,6 +106,28 @@ def _record(path: Path, outcome: CaseOutcome, seed: int, cache_dir: Path | None)
     }
 
 
+def _write(out_dir: Path, plans, rows, header: dict, records: list[dict]) -> dict:
+    """robustness.json, robustness.md and the plots of the factors measured so far."""
+    done = [p for p in plans if any(r.factor == p.name for r in rows)]
+    plots = {
+        plan.name: plot_factor(plan, [r for r in rows if r.factor == plan.name],
+                               out_dir / f"robustness_{plan.name}.png").name
+        for plan in done
+    }
+    payload = {
+        **header,
+        "rows": [r.as_dict() for r in rows],
+        "goal_met": goal_verdict(rows),
+        "plots": plots,
+        "cases": records,
+    }
+    (out_dir / JSON_NAME).write_text(json.dumps(json_safe(payload), indent=2) + "\n",
+                                     encoding="utf-8")
+    (out_dir / MARKDOWN_NAME).write_text(markdown_section(rows, header, plots),
+                                         encoding="utf-8")
+    return payload
+
+
 def _log_to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -141,6 +163,7 @@ def run_robustness(
     outcomes: dict[tuple[str, int, bool], CaseOutcome] = {}
     records: list[dict] = []  # per case: which file, what it is, what the app decided
     rows = []
+    payload: dict = {}
     with tempfile.TemporaryDirectory(prefix="bvae-robustness-") as scratch:
         folder = Path(cache_dir) if cache_dir is not None else Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
@@ -160,32 +183,19 @@ def run_robustness(
                 log(f"  {plan.name} {strength}: {row.decisions}, slices flagged "
                     f"{row.normal_slices_flagged}, vs normal AUROC "
                     f"{row.tumour_vs_varied_normal_auc}")
-    plots = {
-        plan.name: plot_factor(plan, [r for r in rows if r.factor == plan.name],
-                               out_dir / f"robustness_{plan.name}.png").name
-        for plan in plans
-    }
-    header = {
-        "model": f"{bundle.info.name} ({bundle.info.short_hash})",
-        "command": command,
-        "normals": normals,
-        "tumours": tumours,
-        "cases": len(outcomes),
-        "seconds": time.perf_counter() - start,
-        "device": engine.device_label,
-        "samples": samples,
-        "seed": seed,
-        "generator_version": GENERATOR_VERSION,
-    }
-    payload = {
-        **header,
-        "rows": [r.as_dict() for r in rows],
-        "goal_met": goal_verdict(rows),
-        "plots": plots,
-        "cases": records,
-    }
-    (out_dir / JSON_NAME).write_text(json.dumps(json_safe(payload), indent=2) + "\n",
-                                     encoding="utf-8")
-    (out_dir / MARKDOWN_NAME).write_text(markdown_section(rows, header, plots),
-                                         encoding="utf-8")
+            # Written after every factor: a long run stopped early keeps what it measured.
+            header = {
+                "model": f"{bundle.info.name} ({bundle.info.short_hash})",
+                "command": command,
+                "normals": normals,
+                "tumours": tumours,
+                "cases": len(outcomes),
+                "seconds": time.perf_counter() - start,
+                "device": engine.device_label,
+                "samples": samples,
+                "seed": seed,
+                "generator_version": GENERATOR_VERSION,
+                "complete": plan is plans[-1],
+            }
+            payload = _write(out_dir, plans, rows, header, records)
     return payload
