@@ -355,7 +355,7 @@ def _robustness(args: argparse.Namespace) -> int:
         device=args.device, cache_dir=args.robustness_cache,
         command="bvae-viewer " + shlex.join(sys.argv[1:]),
     )
-    print(f"robustness: {payload['cases']} cases in {payload['seconds']:.0f} s; goal met per "
+    print(f"robustness: {payload['n_cases']} cases in {payload['seconds']:.0f} s; goal met per "
           f"factor {payload['goal_met']} -> {args.out}/robustness.md")
     return 0
 

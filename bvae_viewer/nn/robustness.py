@@ -189,7 +189,7 @@ def run_robustness(
                 "command": command,
                 "normals": normals,
                 "tumours": tumours,
-                "cases": len(outcomes),
+                "n_cases": len(outcomes),
                 "seconds": time.perf_counter() - start,
                 "device": engine.device_label,
                 "samples": samples,

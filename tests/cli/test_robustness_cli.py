@@ -21,6 +21,7 @@ def test_robustness_on_a_tiny_suite(untrained_model: Path, tmp_path: Path) -> No
     assert proc.returncode == 0, proc.stderr
     result = json.loads((out / "robustness.json").read_text())
     rows = result["rows"]
+    assert result["complete"] and result["n_cases"] == len(result["cases"]) == 6
     assert [r["strength"] for r in rows] == [0.0, 0.2, 0.35]
     assert [r["beyond_training"] for r in rows] == [False, False, True]
     for r in rows:

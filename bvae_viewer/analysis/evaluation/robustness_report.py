@@ -70,7 +70,7 @@ def markdown_section(
         "",
         f"Model: {header.get('model', DASH)}. Command: `{header.get('command', DASH)}`; "
         f"{header.get('normals')} normal and {header.get('tumours')} tumour subjects per "
-        f"strength (the same subjects at every strength), {header.get('cases')} cases in "
+        f"strength (the same subjects at every strength), {header.get('n_cases')} cases in "
         f"{header.get('seconds', 0):.0f} s on {header.get('device', DASH)}.",
         "",
         "Each case is a synthetic brain from a clean scan (deformation 1.5 mm, no bias, gamma "
