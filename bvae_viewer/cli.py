@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     sy.add_argument("--seed", type=int, default=0)
     sy.add_argument("--workers", type=int, default=None)
     sy.add_argument("--healthy-fraction", type=float, default=0.2)
+    sy.add_argument(
+        "--variety", choices=("classic", "wide"), default="classic",
+        help="classic: MNI152 with small warps (the bundled model's data); wide: several real "
+        "heads, large warps, contrast and scanner randomisation",
+    )
 
     tr = sub.add_parser("train", help="train, calibrate and save a model from a BraTS folder")
     tr.add_argument("--data", type=Path, required=True)
@@ -103,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument(
+        "--denoise", type=float, default=0.0, metavar="STD",
+        help="bvae: train to restore inputs corrupted with coarse noise of this standard "
+        "deviation (Kascenas et al. 2022; 0.2 in the paper; default 0: off)",
+    )
     tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     tr.add_argument("--name", default=None, help="model name (default bvae-<config>)")
     tr.add_argument(
@@ -113,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     ev = sub.add_parser("evaluate", help="metrics, ablations and baselines on a BraTS folder")
-    ev.add_argument("--data", type=Path, required=True, help="BraTS-layout folder")
+    ev.add_argument("--data", type=Path, help="BraTS-layout folder (optional with --robustness)")
     ev.add_argument("--out", type=Path, required=True)
     ev.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
     ev.add_argument("--preset", choices=("quick", "full"), default="quick")
@@ -131,6 +141,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument(
+        "--robustness", action="store_true",
+        help="also (or, without --data, only) run the robustness suite on the given model: "
+        "synthetic normal and tumour brains varied one factor at a time (part of --preset full)",
+    )
+    ev.add_argument("--robustness-factors", default=None,
+                    help="comma-separated factors of the suite (default: all of them)")
+    ev.add_argument("--robustness-subjects", type=int, default=4,
+                    help="normal subjects per strength (tumour subjects: half as many)")
+    ev.add_argument("--robustness-cache", type=Path, default=None,
+                    help="keep the suite's volumes here, to measure another model on them")
 
     be = sub.add_parser("bench", help="performance figures as JSON")
     be.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -256,6 +277,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         workers=args.workers,
         healthy_fraction=args.healthy_fraction,
         progress=progress,
+        variety=args.variety,
     )
     print(file=sys.stderr)
     print(f"wrote {args.cases} cases to {args.out} (manifest: {manifest})")
@@ -270,6 +292,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise UserError("--resume and --init-from apply to the bvae method only.")
     if args.width < 1:
         raise UserError("--width must be at least 1.")
+    if not 0.0 <= args.denoise < 1.0:
+        raise UserError(f"--denoise must be a standard deviation in [0, 1), not {args.denoise}.")
     options = TrainOptions(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -280,6 +304,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         time_budget_s=args.time_budget,
         device=args.device,
+        denoise_std=args.denoise,
     )
     command = "bvae-viewer " + shlex.join(sys.argv[1:])
     if args.method == BVAE:
@@ -316,7 +341,54 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _robustness_factors(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """The suite's factors, checked before anything runs (None: all of them)."""
+    from bvae_viewer.analysis.evaluation.robustness import plans_for
+
+    names = None
+    if args.robustness_factors is not None:
+        names = tuple(n.strip() for n in args.robustness_factors.split(",") if n.strip())
+    try:
+        plans_for(names)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if args.robustness_subjects < 1:
+        raise UserError("--robustness-subjects must be at least 1.")
+    return names
+
+
+def _robustness(args: argparse.Namespace) -> int:
+    """`evaluate --robustness` (and the full preset): the suite on the given model."""
+    from bvae_viewer.nn.bundle import load_bundle
+    from bvae_viewer.nn.device import choose_device
+    from bvae_viewer.nn.robustness import run_robustness
+
+    names = _robustness_factors(args)
+    bundle = load_bundle(_model_dir(args.model), device=choose_device(args.device))
+    payload = run_robustness(
+        bundle, args.out, normals=args.robustness_subjects,
+        tumours=max(1, args.robustness_subjects // 2), factor_names=names, seed=args.seed,
+        device=args.device, cache_dir=args.robustness_cache,
+        command="bvae-viewer " + shlex.join(sys.argv[1:]),
+    )
+    print(f"robustness: {payload['n_cases']} cases in {payload['seconds']:.0f} s; goal met per "
+          f"factor {payload['goal_met']} -> {args.out}/robustness.md")
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    _robustness_factors(args)  # a typo is answered before a long evaluation
+    if args.data is None:
+        if not args.robustness:
+            raise UserError("evaluate needs --data (or --robustness, which makes its own).")
+        return _robustness(args)
+    code = _evaluate_data(args)
+    if code == 0 and (args.robustness or args.preset == "full"):
+        code = _robustness(args)
+    return code
+
+
+def _evaluate_data(args: argparse.Namespace) -> int:
     from bvae_viewer.nn.evaluate import run_evaluate
     from bvae_viewer.nn.evaluation.preset import GROUPS
 

@@ -6,7 +6,8 @@ set -euo pipefail
 # orthanc, orthanc-dicomweb: a real PACS (DICOMweb) that the PACS tests start on 127.0.0.1;
 # dicom3tools: dciodvfy, with which they check the SEG and SR against the DICOM standard.
 needed=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
-        poppler-utils desktop-file-utils orthanc orthanc-dicomweb dicom3tools)
+        poppler-utils desktop-file-utils orthanc orthanc-dicomweb dicom3tools
+        mricron-data)  # Colin27 (ch2bet.nii.gz): an anatomy of the synthetic generator
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from bvae_viewer.nn import distributed
 from bvae_viewer.nn.checkpoint import load_checkpoint, restore_rng, rng_state, save_checkpoint
 from bvae_viewer.nn.config import ModelConfig
+from bvae_viewer.nn.denoise import coarse_noise
 from bvae_viewer.nn.losses import LossTerms, vae_loss
 from bvae_viewer.nn.network import BayesianVAE, VAEOutput, build_network
 
@@ -43,6 +44,7 @@ class TrainOptions:
     num_threads: int = 0  # torch CPU threads; 0 = torch's default
     time_budget_s: float | None = None  # stop cleanly (keeping the best weights) after this
     augment: bool = True  # random left-right flips and +-5 % intensity scaling
+    denoise_std: float = 0.0  # > 0: restore inputs corrupted with coarse noise (nn.denoise)
     # Learning rate rises linearly over these first steps: Adam's first updates are
     # full-size in every weight at once, which threw the sigmoid mean into saturation.
     lr_warmup_steps: int = 200
@@ -198,8 +200,9 @@ class _Trainer:
         late = bool(budget) and time.perf_counter() - self.start > budget
         return distributed.any_rank(late, self.ctx) if self.ctx.enabled else late
 
-    def step(self, xb, mb, beta) -> LossTerms | None:
-        out = self.model(xb)
+    def step(self, xb, mb, beta, inputs=None) -> LossTerms | None:
+        """One update; ``inputs`` (a corrupted xb) is what the network sees, if given."""
+        out = self.model(xb if inputs is None else inputs)
         terms = vae_loss(out, xb, mb, beta, self.config.deterministic)
         self.optimizer.zero_grad(set_to_none=True)
         bad = not bool(torch.isfinite(terms.total))
@@ -235,8 +238,12 @@ class _Trainer:
             if opts.augment:
                 xb, mb = _augment(xb, mb, generator)
             beta = _beta(opts, self.epoch + s / steps)
+            noisy = None
+            if opts.denoise_std > 0:
+                noisy = _to(coarse_noise(xb, mb, opts.denoise_std, generator), ctx.device,
+                            self.config.channels_last)
             terms = self.step(
-                _to(xb, ctx.device, self.config.channels_last), mb.to(ctx.device), beta
+                _to(xb, ctx.device, self.config.channels_last), mb.to(ctx.device), beta, noisy
             )
             if terms is None:
                 skipped += 1

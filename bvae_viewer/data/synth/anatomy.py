@@ -110,7 +110,20 @@ def _sites(keep: np.ndarray, depth: np.ndarray, offset: np.ndarray) -> np.ndarra
 @lru_cache(maxsize=1)
 def load_anatomy() -> Anatomy:
     """The prepared template (loaded on first use, then cached for the process)."""
-    t1, gm, wm, mask, origin = _load_nilearn()
+    return build_anatomy(*load_mni152_maps())
+
+
+@lru_cache(maxsize=1)
+def load_mni152_maps() -> tuple[np.ndarray, ...]:
+    """The MNI152 T1, grey and white matter, brain mask (template grid) and its origin (mm)."""
+    return _load_nilearn()
+
+
+def build_anatomy(
+    t1: np.ndarray, gm: np.ndarray, wm: np.ndarray, mask: np.ndarray, origin: np.ndarray
+) -> Anatomy:
+    """Prepare an anatomy from maps on the MNI152 1 mm grid (T1 in [0, 1]; other heads are
+    registered onto that grid first, so MNI coordinates mean the same for every anatomy)."""
     mask = mask > 0.5
     box = _crop(mask)
     offset = np.array([s.start for s in box])

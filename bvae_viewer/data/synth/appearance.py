@@ -25,6 +25,9 @@ class Contrast:
     vessels: float
     choroid: float
     falx: float
+    # Cortical thickness: > 0 moves the grey-white boundary into white matter (thicker
+    # cortex), < 0 out of it; a fraction of the grey-to-white intensity step.
+    thickness: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class Acquisition:
     slice_mm: int  # thick-slice acquisition (1 = none)
     slice_phase: int
     blur_mm: float  # in-plane Gaussian sigma (0 = none)
+    # The wide variety and the robustness suite set these; the classic one leaves them off.
+    bias_peak: float | None = None  # largest bias deviation in the brain box (0.2: +-20 %)
+    gamma: float = 1.0  # intensity gamma, relative to white matter
 
 
 def sample_contrast(rng: np.random.Generator) -> Contrast:
@@ -73,7 +79,8 @@ def template_intensity(anatomy: Anatomy, contrast: Contrast) -> np.ndarray:
     template T1, which keeps its anatomical detail, plus enhancing structures."""
     lv = anatomy.levels
     top = 1.0 + (1.0 - lv["wm"]) * 0.8
-    knots = [0.0, lv["csf"], lv["gm"], lv["wm"], 1.0]
+    grey = lv["gm"] + contrast.thickness * (lv["wm"] - lv["gm"])
+    knots = [0.0, lv["csf"], grey, lv["wm"], 1.0]
     image = np.interp(anatomy.t1, knots, [0.0, contrast.csf, contrast.gm, 1.0, top])
     image = image.astype(np.float32)
     image += contrast.vessels * anatomy.vessels
@@ -103,8 +110,9 @@ def acquire(
         region = _thick_slices(region, acq.slice_mm, acq.slice_phase)
     elif acq.blur_mm > 0:
         region = ndimage.gaussian_filter(region, sigma=(acq.blur_mm, acq.blur_mm, 0.0))
-    axes = [np.arange(s.start, s.stop, dtype=np.float32) for s in box]
-    bias = np.exp(acq.bias_amplitude * acq.bias.on_axes(*axes)[0])
+    if acq.gamma != 1.0:
+        region = np.power(np.maximum(region, 0), np.float32(acq.gamma))
+    bias = _bias(acq, box)
     signal = region * bias * np.float32(acq.wm_units)
     sigma = np.float32(acq.noise * acq.wm_units)
     real = signal + sigma * rng.standard_normal(signal.shape, dtype=np.float32)
@@ -112,3 +120,15 @@ def acquire(
     out = np.zeros_like(image)
     out[box] = np.sqrt(real * real + imag * imag)
     return out
+
+
+def _bias(acq: Acquisition, box: tuple[slice, ...]) -> np.ndarray:
+    """The multiplicative bias field on the box: exp(amplitude * field), or, given a peak,
+    1 + peak * field / max|field| (so +-20 % means exactly that at the extremes)."""
+    axes = [np.arange(s.start, s.stop, dtype=np.float32) for s in box]
+    field = acq.bias.on_axes(*axes)[0]
+    if acq.bias_peak is None:
+        return np.exp(acq.bias_amplitude * field)
+    field -= np.float32(field.mean())
+    scale = np.float32(acq.bias_peak / max(float(np.abs(field).max()), 1e-6))
+    return 1 + scale * field

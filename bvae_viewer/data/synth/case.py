@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from bvae_viewer.data.synth.anatomy import load_anatomy
+from bvae_viewer.data.synth.anatomies import MNI152, load_named_anatomy, training_anatomies
+from bvae_viewer.data.synth.anatomy import SynthError
 from bvae_viewer.data.synth.appearance import (
     Acquisition,
     Contrast,
@@ -33,6 +34,18 @@ from bvae_viewer.data.synth.tumour import (
     paint_tumour,
     sample_tumour,
 )
+from bvae_viewer.data.synth.variation import (
+    CLASSIC,
+    VARIETIES,
+    WIDE,
+    Factors,
+    apply_factors,
+    wide_acquisition,
+    wide_contrast,
+    wide_stream,
+    wide_ventricle_push,
+    widen_geometry,
+)
 
 # Larger or smaller ventricles (age, atrophy): a push around the lateral ventricles.
 _VENTRICLE_MNI = np.array([0.0, -12.0, 16.0])
@@ -54,24 +67,45 @@ def _round(values: np.ndarray | float, digits: int = 3) -> list[float] | float:
 
 
 def generate_case(
-    seed: int, has_tumour: bool, tumour: TumourSpec | None = None
+    seed: int,
+    has_tumour: bool,
+    tumour: TumourSpec | None = None,
+    variety: str = CLASSIC,
+    anatomy_name: str | None = None,
+    factors: Factors | None = None,
 ) -> SynthCase:
-    """Build one case; ``tumour`` fixes the tumour instead of drawing one."""
+    """Build one case; ``tumour`` fixes the tumour instead of drawing one.
+
+    variety: classic (MNI152, the bundled model's training data) or wide (variation.py);
+    anatomy_name: the head to start from (default: MNI152, or drawn among the installed
+    training heads in the wide variety); factors: strengths fixed instead of drawn.
+    """
+    if variety not in VARIETIES:
+        raise SynthError(f"Unknown variety {variety!r}: choose from {', '.join(VARIETIES)}.")
     rng = np.random.default_rng(seed)
-    anatomy = load_anatomy()
+    wide = wide_stream(seed) if variety == WIDE else None
+    if anatomy_name is None:
+        anatomy_name = MNI152 if wide is None else str(wide.choice(training_anatomies()))
+    anatomy = load_named_anatomy(anatomy_name)
     geometry = sample_geometry(rng, anatomy)
     contrast = sample_contrast(rng)
     acq = sample_acquisition(rng)
+    if wide is not None:
+        geometry = widen_geometry(geometry, wide)
+        contrast = wide_contrast(wide)
+        acq = wide_acquisition(acq, wide)
+    if factors is not None:
+        geometry, acq = apply_factors(factors, geometry, acq)
     if has_tumour and tumour is None:
         tumour = sample_tumour(rng, anatomy)
     elif not has_tumour:
         tumour = None
 
     ventricle_site = _VENTRICLE_MNI - anatomy.mni_origin
-    masses = [
-        MassEffect(geometry.forward(ventricle_site, anatomy), 14.0,
-                   float(rng.uniform(-0.1, 0.3)), decay=10.0)
-    ]
+    push = float(rng.uniform(-0.1, 0.3))
+    if wide is not None:
+        push = wide_ventricle_push(wide)
+    masses = [MassEffect(geometry.forward(ventricle_site, anatomy), 14.0, push, decay=10.0)]
     centre = None
     if tumour is not None:
         centre = geometry.forward(np.asarray(tumour.site), anatomy)
@@ -94,6 +128,8 @@ def generate_case(
     scan[~mask] = 0.0
     pixels = np.clip(np.rint(scan), 0, np.iinfo(np.int16).max).astype(np.int16)
     info = _describe(geometry, contrast, acq, masses[0], tumour, centre, seg)
+    if variety != CLASSIC or factors is not None or anatomy_name != MNI152:
+        info["subject"].update(_describe_variety(variety, anatomy_name, geometry, contrast, acq))
     return SynthCase(to_stored(pixels), to_stored(seg), info)
 
 
@@ -138,3 +174,19 @@ def _describe(
             "parameters": tumour.as_dict(),
         }
     return info
+
+
+def _describe_variety(
+    variety: str, anatomy_name: str, geometry: Geometry, contrast: Contrast, acq: Acquisition
+) -> dict:
+    """What the wide variety and fixed factors add to a case's manifest record."""
+    return {
+        "variety": variety,
+        "anatomy": anatomy_name,
+        "regional_mm": _round(geometry.regional_mm),
+        "asymmetry": _round(geometry.asymmetry),
+        "petalia_mm": _round(geometry.petalia_mm),
+        "cortical_thickness_shift": _round(contrast.thickness),
+        "bias_peak": None if acq.bias_peak is None else _round(acq.bias_peak),
+        "gamma": _round(acq.gamma),
+    }

@@ -12,15 +12,18 @@ from pathlib import Path
 
 import numpy as np
 
+from bvae_viewer.data.synth.anatomies import MNI152, training_anatomies
 from bvae_viewer.data.synth.anatomy import SynthError, load_anatomy
 from bvae_viewer.data.synth.case import generate_case
 from bvae_viewer.data.synth.deform import GRID_SHAPE, STORED_AFFINE
 from bvae_viewer.data.synth.graders import GRADERS, grader_masks
 from bvae_viewer.data.synth.tumour import TumourSpec
+from bvae_viewer.data.synth.variation import CLASSIC, VARIETIES, WIDE
 from bvae_viewer.data.synth.writer import nifti_gz_bytes, write_case, write_json_atomic
 
 # 1.1: CASE_graders.nii.gz (several plausible annotations) beside each seg.
-GENERATOR_VERSION = "1.1.0"
+# 1.2: the wide variety (variation.py) and further anatomies; classic data unchanged.
+GENERATOR_VERSION = "1.2.0"
 MANIFEST_NAME = "manifest.json"
 CASE_PREFIX = "SYN_"
 _CASE_NAME = re.compile(r"^SYN_\d{5}$")
@@ -52,8 +55,8 @@ def grader_seed(seed: int) -> int:
     return int(stream.generate_state(1)[0])
 
 
-def _make_one(root: str, index: int, seed: int, has_tumour: bool) -> dict:
-    case = generate_case(seed, has_tumour)
+def _make_one(root: str, index: int, seed: int, has_tumour: bool, variety: str) -> dict:
+    case = generate_case(seed, has_tumour, variety=variety)
     name = case_id(index)
     graders = grader_masks(case.seg, grader_seed(seed), GRADERS)
     write_case(Path(root), name, case.image, case.seg, graders)
@@ -73,19 +76,24 @@ def synthesize(
     workers: int | None = None,
     healthy_fraction: float = 0.2,
     progress: Callable[[int, int], None] | None = None,
+    variety: str = CLASSIC,
 ) -> Path:
-    """Write a BraTS-layout folder and return the manifest path."""
+    """Write a BraTS-layout folder and return the manifest path (variety: see variation.py)."""
     if cases < 1:
         raise SynthError("The number of synthetic cases must be at least 1.")
     if not 0.0 <= healthy_fraction <= 1.0:
         raise SynthError("The fraction of healthy cases must be between 0 and 1.")
+    if variety not in VARIETIES:
+        raise SynthError(f"Unknown variety {variety!r}: choose from {', '.join(VARIETIES)}.")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     manifest = out / MANIFEST_NAME
     manifest.unlink(missing_ok=True)  # a stale manifest must not describe new files
     load_anatomy()  # fail early, in this process, if nilearn is missing
+    heads = training_anatomies() if variety == WIDE else (MNI152,)
     healthy = healthy_cases(seed, cases, healthy_fraction)
-    jobs = [(str(out), i, case_seed(seed, i), not bool(healthy[i])) for i in range(cases)]
+    jobs = [(str(out), i, case_seed(seed, i), not bool(healthy[i]), variety)
+            for i in range(cases)]
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
 
     records: list[dict] = []
@@ -109,6 +117,8 @@ def synthesize(
         "generator": "bvae_viewer.data.synth",
         "generator_version": GENERATOR_VERSION,
         "template": "MNI152 2009a (nilearn)",
+        "variety": variety,
+        "anatomies": list(heads),
         "seed": seed,
         "n_cases": cases,
         "healthy_fraction": healthy_fraction,

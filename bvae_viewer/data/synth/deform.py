@@ -72,6 +72,11 @@ class Geometry:
     centre_out: np.ndarray  # (3,) output voxel where the template brain centre lands
     ffd: SmoothField  # 3 channels, unit variance
     ffd_mm: float  # standard deviation of the smooth displacement
+    # The wide variety (variation.py) adds these; the classic one leaves them off.
+    regional: SmoothField | None = None  # 3 channels, coarse: regional growth and shrinkage
+    regional_mm: float = 0.0
+    asymmetry: float = 0.0  # left-right: one hemisphere wider by this fraction
+    petalia_mm: float = 0.0  # one hemisphere shifted forward, the other back
 
     def _matrix(self) -> np.ndarray:
         return rotation(self.rotation_deg) @ np.diag(self.scale)
@@ -109,7 +114,20 @@ class Geometry:
             coords[a] = base[a] + self.ffd_mm * disp[a]
             for b in range(3):
                 coords[a] += minv[a, b] * rel[b]
+        del disp
+        if self.regional is not None and self.regional_mm > 0:
+            coords += np.float32(self.regional_mm) * self.regional.on_axes(*axes)
+        if self.asymmetry or self.petalia_mm:
+            self._hemispheres(coords, anatomy)
         return coords
+
+    def _hemispheres(self, coords: np.ndarray, anatomy: Anatomy) -> None:
+        """Left-right asymmetry, smooth across the midline (MNI x = 0), in place."""
+        midline = np.float32(-anatomy.mni_origin[0] - anatomy.offset[0])
+        across = coords[0] - midline
+        side = np.tanh(across / np.float32(4.0))  # -1 left, +1 right
+        coords[0] = midline + across * (1 + np.float32(self.asymmetry) * side)
+        coords[1] += np.float32(self.petalia_mm) * side
 
 
 def _apply_mass(src: list[np.ndarray], axes: list[np.ndarray], mass: MassEffect) -> None:
