@@ -183,19 +183,21 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             raise UserError(str(exc)) from None
     # torch is imported only now: a mistyped option is answered at once.
     from bvae_viewer.analysis.case import write_case_outputs
-    from bvae_viewer.nn.bundle import load_bundle
     from bvae_viewer.nn.device import choose_device
-    from bvae_viewer.nn.pipeline import analyze_loaded, load_case, report_data
+    from bvae_viewer.pipeline.analyze import analyze_loaded
+    from bvae_viewer.pipeline.case import load_case
+    from bvae_viewer.pipeline.model import load_model
+    from bvae_viewer.pipeline.report import analysis_report_data
 
     loaded = load_case(args.input)  # a bad input is reported before the model is read
     device = choose_device(args.device)
-    bundle = load_bundle(_model_dir(args.model), device=device)
+    bundle = load_model(_model_dir(args.model), device=device)
     decisions, case_review = {}, None
     if args.report is not None:
         from bvae_viewer.review.store import ReviewStoreError, stored_decisions
 
         try:  # a reviewer's decisions on this case and model, made in the window
-            decisions, case_review = stored_decisions(loaded.case_hash, bundle.info.sha256)
+            decisions, case_review = stored_decisions(loaded.fingerprint, bundle.info.sha256)
         except ReviewStoreError as exc:
             print(f"bvae-viewer: warning: {exc} The report has no reviewer decisions.",
                   file=sys.stderr)
@@ -208,7 +210,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.report is not None:
         from bvae_viewer.gui.report_writer import write_report
 
-        data = report_data(analysis, bundle.info, decisions, case_review)
+        data = analysis_report_data(analysis, bundle.info, decisions, case_review)
         try:
             write_report(data, args.report, include_identifiers=args.include_identifiers)
         except ReportError as exc:

@@ -60,6 +60,16 @@ class SliceScores:
     empty: bool = False
 
 
+@dataclass(frozen=True)
+class SliceResult:
+    """One slice analysed (by the engine, or read from the result cache): its position in
+    the SliceStack, its maps and its scores."""
+
+    position: int
+    maps: MapSet
+    scores: SliceScores
+
+
 def reconstruction_maps(
     x: np.ndarray, samples_mean: np.ndarray, samples_logvar: np.ndarray, mask: np.ndarray
 ) -> MapSet:

@@ -20,7 +20,7 @@ from bvae_viewer.gui.batch_cases import CaseSlot, case_items, redecide, settle
 from bvae_viewer.gui.batch_worker import AnalysedCase, BatchSummary, BatchWorker
 from bvae_viewer.gui.case_decisions import earlier_decision, record_case
 from bvae_viewer.gui.case_queue_panel import CaseQueuePanel
-from bvae_viewer.gui.worker import LoadedCase
+from bvae_viewer.pipeline.case import LoadedCase
 from bvae_viewer.review.batch import (
     CASE_FILTERS,
     BatchError,

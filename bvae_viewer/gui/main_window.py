@@ -27,7 +27,8 @@ from bvae_viewer.gui.settings import GuiSettings
 from bvae_viewer.gui.window_display import DisplayMixin
 from bvae_viewer.gui.window_layout import LAYOUT_VERSION, WindowLayout
 from bvae_viewer.gui.window_opening import OpeningMixin
-from bvae_viewer.gui.worker import AnalysisWorker, LoadedCase, RunSummary
+from bvae_viewer.gui.worker import AnalysisWorker, RunSummary
+from bvae_viewer.pipeline.case import LoadedCase
 
 PROFILE_REFRESH_MS = 150  # redraw the profile at most this often while results stream in
 
@@ -213,7 +214,7 @@ class MainWindow(OpeningMixin, DisplayMixin, WindowLayout):
 
     def show_model(self, info: ModelInfo) -> None:
         """Name the maps after the model's method; the status bar says which model runs."""
-        self.grid.name_panels(info)
+        self.grid.name_panels(info.method)
         self.info.name_rows(info)
         self.controls.name_overlays(info)
         self.model_label.setText(

@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from bvae_viewer.gui import strings
+from bvae_viewer.pipeline.report import kept_maps, report_data
 from bvae_viewer.review.deid import redact
-from bvae_viewer.review.report_data import ReportData, wants_maps
+from bvae_viewer.review.report_data import ReportData
 from bvae_viewer.review.report_path import ReportError, check_report_path
 from bvae_viewer.review.store import DecisionRecord
 
@@ -63,26 +64,10 @@ def build_report_data(
     the reviewer's decisions, and the maps of the slices a report shows."""
     case, bundle, result = window.case, window.bundle, window.case_result
     assert case is not None and bundle is not None and result is not None
-    maps = {
-        r.scores.slice_index: r.maps
-        for r in window.results
-        if r is not None and wants_maps(result.policy, r.scores, reviewed)
-    }
-    return ReportData(
-        case_label=case.source.name,  # the report takes identifiers out of it
-        case_hash=case.fingerprint,
-        result=result,
-        maps=maps,
-        map_levels=dict(window.grid.levels),
-        model_name=bundle.info.name,
-        model_sha256=bundle.info.sha256,
-        method=bundle.info.method,
-        device=window.device_name,
-        metadata=case.metadata,
-        decisions=dict(reviewed),
-        identity=case.identity,
-        case_review=case_review,
-        radiological=window.state.radiological,
+    maps = kept_maps(window.results, result.policy, reviewed)
+    return report_data(
+        case, result, maps, bundle.info, window.device_name, window.grid.levels, reviewed,
+        case_review, window.state.radiological,
     )
 
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 APP_TITLE = "bvae-viewer: research use only"
 WINDOW_TITLE_FILE = "{name} - bvae-viewer (research use only)"
 
-# The "original" panel is the input, whatever the model; the other five panels are named by
-# the loaded model's method (analysis.methods), so they change with the model.
-ORIGINAL_TITLE = "Original (T1ce)"
-ORIGINAL_TIP = "The preprocessed slice the model saw. Right-drag or Ctrl+drag: window/level."
+# The panels' titles and tips are the display spec's (analysis.display), shared with reports.
 
 MENU_FILE = "&File"
 MENU_VIEW = "&View"

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from bvae_viewer import paths
-from bvae_viewer.gui.panels_grid import PANELS, panel_image
+from bvae_viewer.analysis.display import PANELS, panel_image
 from bvae_viewer.gui.queue_items import queue_items
 from bvae_viewer.io import VolumeError, load_volume
 from bvae_viewer.review.batch import CaseStatus
@@ -175,7 +175,7 @@ def test_opening_a_case_shows_the_batch_maps_without_inference(
         for spec in PANELS:
             np.testing.assert_allclose(
                 window.grid.panels[spec.key].shown(),
-                panel_image(reference[index].maps, spec.key),
+                panel_image(reference[index].maps, spec),
                 rtol=1e-4,
                 atol=1e-6,
                 err_msg=spec.key,

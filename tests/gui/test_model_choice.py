@@ -12,9 +12,9 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from bvae_viewer import paths
+from bvae_viewer.analysis.display import ORIGINAL_TIP, ORIGINAL_TITLE
 from bvae_viewer.analysis.methods import METHODS, REVERSE_DISTILLATION
 from bvae_viewer.analysis.model_info import ModelInfo, read_model_info
-from bvae_viewer.gui import strings
 from bvae_viewer.gui.map_names import panel_tips, panel_titles, score_rows
 from bvae_viewer.gui.settings import GuiSettings
 from bvae_viewer.nn.bundle import WEIGHTS_FILE
@@ -46,7 +46,7 @@ def rd_info() -> ModelInfo:
 def test_the_maps_are_named_after_the_method(window):
     rd = METHODS[REVERSE_DISTILLATION]
     titles = panel_titles(rd_info())
-    assert titles == {"original": strings.ORIGINAL_TITLE, **rd.panel_titles}
+    assert titles == {"original": ORIGINAL_TITLE, **rd.panel_titles}
     assert panel_tips(rd_info())["epistemic"] == rd.panel_tips["epistemic"]
     assert dict(score_rows(rd_info()))["recon_error"] == rd.panel_titles["error"]
 
@@ -55,7 +55,7 @@ def test_the_maps_are_named_after_the_method(window):
     window.show_model(rd_info())
     assert window.grid.titles() == titles
     assert window.grid.panels["aleatoric"].toolTip() == rd.panel_tips["aleatoric"]
-    assert window.grid.panels["original"].toolTip() == strings.ORIGINAL_TIP
+    assert window.grid.panels["original"].toolTip() == ORIGINAL_TIP
     combo = window.controls.overlay_combo
     assert combo.itemText(combo.findData("error")) == rd.panel_titles["error"]
     assert dict(window.info.rows)["recon_error"] == rd.panel_titles["error"]

@@ -11,9 +11,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from bvae_viewer.analysis.display import PANELS, panel_image
 from bvae_viewer.analysis.maps import SliceScores
 from bvae_viewer.analysis.triage import Decision, TriagePolicy
-from bvae_viewer.gui.panels_grid import panel_image
 from bvae_viewer.gui.queue_items import (
     ValidationSlices,
     case_coverage,
@@ -30,6 +30,7 @@ from bvae_viewer.review.store import DB_NAME, ReviewStore
 from tests.gui.test_review_window import open_and_wait
 
 pytestmark = pytest.mark.gui
+BY_KEY = {p.key: p for p in PANELS}
 
 
 def brain_scores(window, field: str) -> np.ndarray:
@@ -83,7 +84,8 @@ def test_keyboard_triage_lands_in_the_store_and_resumes(
     first = listed[0]
     assert window.state.slice == first
     np.testing.assert_array_equal(
-        window.grid.panels["error"].shown(), panel_image(window.results[first].maps, "error")
+        window.grid.panels["error"].shown(),
+        panel_image(window.results[first].maps, BY_KEY["error"]),
     )
     QTest.keyClick(queue.list, Qt.Key.Key_A)  # abnormal, then on to the next item
     assert window.state.slice == listed[1]
@@ -250,7 +252,7 @@ def test_queue_click_and_keys_jump_the_slice(qtbot, window, volume_path):
     result = window.results[target]
     for key in ("original", "reconstruction", "aleatoric", "epistemic", "total", "error"):
         shown_image = window.grid.panels[key].shown()
-        np.testing.assert_array_equal(shown_image, panel_image(result.maps, key))
+        np.testing.assert_array_equal(shown_image, panel_image(result.maps, BY_KEY[key]))
     assert window.slider.value() == target
 
     QTest.keyClick(window, Qt.Key.Key_J)

@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
-from bvae_viewer.gui.panels_grid import PANELS
+from bvae_viewer.analysis.display import PANELS
 from bvae_viewer.nn.bundle import load_bundle
 from bvae_viewer.nn.engine import InferenceEngine
 from tests.gui.qt_input import drag, wheel
@@ -39,7 +39,7 @@ def assert_panels_show(window, reference) -> None:
         shown = window.grid.panels[spec.key].shown()
         assert shown is not None, spec.key
         want = getattr(expected, spec.key)
-        if not spec.follows_window:  # the model's maps are shown on the brain only
+        if not spec.image:  # the model's maps are shown on the brain only
             assert not shown[~mask].any(), spec.key
             shown, want = shown[mask], want[mask]
         np.testing.assert_allclose(shown, want, rtol=1e-4, atol=1e-6, err_msg=spec.key)

@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt
 
 from bvae_viewer import paths
 from bvae_viewer.analysis.cache_store import default_cache
+from bvae_viewer.analysis.display import PANELS
 from bvae_viewer.gui import strings
-from bvae_viewer.gui.panels_grid import PANELS
 from tests.gui.batchkit import write_batch
 from tests.gui.test_batch import open_batch_and_wait, rows, slot_of
 from tests.gui.test_review_window import RUN_TIMEOUT_MS, open_and_wait

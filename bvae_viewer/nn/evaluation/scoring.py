@@ -24,10 +24,10 @@ from bvae_viewer.nn.bundle import Bundle
 from bvae_viewer.nn.engine import InferenceEngine
 from bvae_viewer.nn.evaluation.data import EvalCase, pool_stack
 from bvae_viewer.nn.network import BayesianVAE
-from bvae_viewer.nn.pipeline import run_stack
 from bvae_viewer.nn.producers import maps_from_samples, sample_reconstructions
 from bvae_viewer.nn.producers import slice_noise as latent_noise
 from bvae_viewer.nn.tta import View, augment, tta_views, unaugment_grid
+from bvae_viewer.nn.validation import run_stack
 
 MapFn = Callable[[torch.Tensor, Sequence[int]], dict[str, torch.Tensor]]
 
