@@ -4,7 +4,7 @@ package or the evaluation's (TYPE_CHECKING imports count: they are arrows a read
 import grimp
 import pytest
 
-PACKAGES = ("bvae_viewer.nn.evaluation", "bvae_viewer.pipeline")
+PACKAGES = ("bvae_viewer.gui", "bvae_viewer.nn.evaluation", "bvae_viewer.pipeline")
 
 
 def circles(graph: grimp.ImportGraph, package: str) -> list[list[str]]:

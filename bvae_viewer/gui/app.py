@@ -100,16 +100,16 @@ def run_gui(
         if source is None:
             print(strings.ERROR_SCREENSHOT_NO_INPUT, file=sys.stderr)
             return 2
-        window.screenshot_path = Path(screenshot)
+        window.screenshot_when_done(Path(screenshot))
         window.resize(1600, 1000)
     window.show()
     if demo:
-        window.open_demo()
+        window.opener.open_demo()
     elif source is not None and is_batch_folder(Path(source)):
-        if not window.open_batch(Path(source)) and screenshot is not None:
+        if not window.opener.open_batch(Path(source)) and screenshot is not None:
             return 1
     elif source is not None:
-        window.open_path(Path(source))
+        window.opener.open_path(Path(source))
     code = app.exec()
     window.shutdown_workers()
     return window.exit_code if screenshot is not None else code

@@ -30,6 +30,7 @@ class RunSummary:
     analysed: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     from_cache: bool = False  # the slices were read from the result cache: no model ran
+    error: str = ""  # the sentence said when it failed
 
 
 def stage_text(source: Path):
@@ -84,12 +85,9 @@ class AnalysisWorker(QThread):
         try:
             self._run()
         except RUN_ERRORS as exc:  # already one clear sentence
-            self.summary.failed = True
-            self.failed.emit(strings.ERROR_ANALYSIS_TITLE, str(exc))
+            self._fail(strings.ERROR_ANALYSIS_TITLE, str(exc))
         except Exception as exc:  # the app must survive any failure of a run
-            self.summary.failed = True
-            message = strings.ERROR_ANALYSIS.format(reason=exc)
-            self.failed.emit(strings.ERROR_ANALYSIS_TITLE, message)
+            self._fail(strings.ERROR_ANALYSIS_TITLE, strings.ERROR_ANALYSIS.format(reason=exc))
         finally:
             self.summary.cancelled = self._cancel.is_set()
             self.done.emit(self.summary)
@@ -99,8 +97,7 @@ class AnalysisWorker(QThread):
         try:
             case = load_case(self.source, lambda step: self.stage.emit(say(step)))
         except VolumeError as err:
-            self.summary.failed = True
-            self.failed.emit(strings.ERROR_TITLE, str(err))
+            self._fail(strings.ERROR_TITLE, str(err))
             return
         timings = self.summary.timings
         timings.update(case.timings)
@@ -132,7 +129,10 @@ class AnalysisWorker(QThread):
         try:
             self.bundle = load_model(self.model_dir)
         except MODEL_ERRORS as exc:
-            self.summary.failed = True
-            self.failed.emit(strings.ERROR_ANALYSIS_TITLE, strings.ERROR_MODEL.format(reason=exc))
+            self._fail(strings.ERROR_ANALYSIS_TITLE, strings.ERROR_MODEL.format(reason=exc))
             return False
         return True
+
+    def _fail(self, title: str, message: str) -> None:
+        self.summary.failed, self.summary.error = True, message
+        self.failed.emit(title, message)
