@@ -3,6 +3,7 @@ made into one QAction wired to a service or the ViewState (the key help is made 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -214,5 +215,30 @@ def show_about(window: QMainWindow, model: str) -> None:
     )
 
 
+def key_text(shortcut: Shortcut) -> str:
+    """A shortcut as the reader types it on this platform, e.g. 'Ctrl+Shift+O'."""
+    return QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)
+
+
+def key_help_rows(commands=COMMANDS) -> list[tuple[str, str]]:
+    """(keys, what they do): the mouse and navigation keys, then every command's own key."""
+    rows = list(strings.NAVIGATION_HELP)
+    for command in commands:
+        keys = key_text(command.shortcut) if command.shortcut is not None else ""
+        if keys:  # a standard key this platform has no binding for is not listed
+            words = strings.KEY_HELP.get(command.name, command.text.replace("&", ""))
+            rows.append((keys, words))
+    return rows
+
+
+def key_help_html(commands=COMMANDS) -> str:
+    """Help > Mouse and keys, made from the commands (so no key is ever left out)."""
+    rows = "".join(
+        f"<tr><td>{html.escape(keys)}</td><td>{html.escape(words)}</td></tr>"
+        for keys, words in key_help_rows(commands)
+    )
+    return f"<table>{rows}</table>"
+
+
 def show_shortcuts(window: QMainWindow) -> None:
-    QMessageBox.information(window, strings.ACT_SHORTCUTS.replace("&", ""), strings.SHORTCUTS_TEXT)
+    QMessageBox.information(window, strings.ACT_SHORTCUTS.replace("&", ""), key_help_html())
