@@ -128,6 +128,10 @@ def _parser() -> argparse.ArgumentParser:
     be.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
     be.add_argument("--training", action="store_true", help="also time training steps")
     be.add_argument(
+        "--gui", action="store_true",
+        help="also time the review window's own analysis of the same volume",
+    )
+    be.add_argument(
         "--compare-paper", action="store_true",
         help="also time the paper configuration on the same stack (slow on a CPU)",
     )
@@ -344,6 +348,15 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         figures = run_bench(
             bundle, device=args.device, samples=args.samples, training=args.training
         )
+    if args.gui:  # the window on the same volume, in the same run: the two compare
+        from bvae_viewer.gui.app import window_figures
+        from bvae_viewer.nn.bench import synthetic_stack
+
+        stack = synthetic_stack(size=bundle.image_size)
+        window = window_figures(_model_dir(args.model), bundle, stack, args.device, args.samples)
+        engine = figures.get("bundled", figures)
+        window["slower_than_engine"] = round(window["wall_seconds"] / engine["volume_seconds"], 3)
+        figures["window"] = window
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:

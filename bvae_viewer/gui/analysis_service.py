@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from bvae_viewer.analysis.cache_store import ResultCache
 from bvae_viewer.analysis.maps import SliceResult
 from bvae_viewer.gui.case_document import CaseDocument
 from bvae_viewer.gui.worker import AnalysisWorker, RunSummary
@@ -33,14 +34,24 @@ class AnalysisService(QObject):
         super().__init__(parent)
         self.doc = doc
         self.device, self.samples = device, samples
+        self.cache: ResultCache | None = None  # None: the user's result cache
         self.worker: AnalysisWorker | None = None
         self._workers: list[AnalysisWorker] = []  # running or finishing; joined on shutdown
 
-    def start(self, path: Path) -> AnalysisWorker:
-        """Load and analyse a file or DICOM folder; any previous run is cancelled."""
+    def start(self, path: Path, case: LoadedCase | None = None) -> AnalysisWorker:
+        """Load and analyse a file or DICOM folder (or a case loaded already); any previous
+        run is cancelled."""
         self.retire()
         d = self.doc
-        worker = AnalysisWorker(Path(path), d.model_dir, d.bundle, self.device, self.samples)
+        worker = AnalysisWorker(
+            Path(path),
+            d.model_dir,
+            d.bundle,
+            self.device,
+            self.samples,
+            case=case,
+            cache=self.cache,
+        )
         worker.stage.connect(self._on_stage)
         worker.loaded.connect(self._on_loaded)
         worker.model_ready.connect(self._on_model)

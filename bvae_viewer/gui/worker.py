@@ -13,10 +13,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
-from bvae_viewer.analysis.cache_store import default_cache
+from bvae_viewer.analysis.cache_store import ResultCache, default_cache
 from bvae_viewer.gui import strings
 from bvae_viewer.io import VolumeError
-from bvae_viewer.pipeline.case import load_case, outward_order
+from bvae_viewer.pipeline.case import LoadedCase, load_case, outward_order
 from bvae_viewer.pipeline.model import MODEL_ERRORS, RUN_ERRORS, Bundle, load_model, open_engine
 from bvae_viewer.pipeline.run import CaseRun
 
@@ -62,9 +62,14 @@ class AnalysisWorker(QThread):
         device: str = "auto",
         samples: int = 5,
         parent=None,
+        case: LoadedCase | None = None,
+        cache: ResultCache | None = None,
     ) -> None:
+        """case: already loaded (nothing is read); cache: where results are looked up and
+        kept (None: the user's result cache)."""
         super().__init__(parent)
         self.source = Path(source)
+        self.case, self.cache = case, cache
         self.model_dir = Path(model_dir)
         self.bundle = bundle
         self.device = device
@@ -95,7 +100,7 @@ class AnalysisWorker(QThread):
     def _run(self) -> None:
         say = stage_text(self.source)
         try:
-            case = load_case(self.source, lambda step: self.stage.emit(say(step)))
+            case = self.case or load_case(self.source, lambda step: self.stage.emit(say(step)))
         except VolumeError as err:
             self._fail(strings.ERROR_TITLE, str(err))
             return
@@ -108,7 +113,8 @@ class AnalysisWorker(QThread):
         engine = open_engine(self.bundle, device=self.device, samples=self.samples)
         self.order = outward_order(len(case.stack), case.start)
         self.stage.emit(strings.STATUS_CACHE_LOOKUP)
-        run = CaseRun(engine, case, self.order, self._cancel, default_cache())
+        cache = self.cache if self.cache is not None else default_cache()
+        run = CaseRun(engine, case, self.order, self._cancel, cache)
         self.device_label = run.device_label
         self.summary.from_cache = run.from_cache
         self.model_ready.emit(self.bundle, run.device_label, run.from_cache)
