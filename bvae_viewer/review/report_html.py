@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bvae_viewer.analysis.display import panels
+from bvae_viewer.analysis.display import panel_levels, panels
 from bvae_viewer.analysis.maps import SliceScores
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.review.deid import redact
@@ -26,7 +26,6 @@ from bvae_viewer.review.report_images import (
     colourbar_png,
     data_uri,
     map_png,
-    panel_levels,
     profile_png,
 )
 from bvae_viewer.review.store import DecisionRecord
@@ -278,7 +277,7 @@ def _legend_block(data: ReportData, text: _Text, shown: list[int], reported: int
     cells, ranges = [], []
     thumb = text.size(THUMB_PX)
     for p in panels(data.method):
-        lo, hi = panel_levels(data, p)
+        lo, hi = panel_levels(p, data.map_levels)
         cells.append(
             f"<td align='center' width='{thumb}'><b>{p.title}</b><br>"
             f"<img src='{data_uri(colourbar_png(p.cmap))}' width='{thumb}' "
@@ -314,7 +313,7 @@ def _slice_block(data: ReportData, index: int, s: SliceScores, d: Decision, text
     images, thumb = "", text.size(THUMB_PX)
     shown = panels(data.method)
     for p in shown:
-        png = map_png(maps, p, panel_levels(data, p), data.radiological)
+        png = map_png(maps, p, panel_levels(p, data.map_levels), data.radiological)
         images += (
             f"<td align='center'><img src='{data_uri(png)}' width='{thumb}' height='{thumb}'></td>"
         )

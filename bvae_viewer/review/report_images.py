@@ -12,7 +12,6 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from bvae_viewer.analysis.display import Panel
-from bvae_viewer.analysis.display import panel_levels as spec_levels
 from bvae_viewer.analysis.maps import MapSet
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.review.report_data import ReportData, reported_slices
@@ -23,11 +22,6 @@ REVIEW_COLOUR = "#b9770e"
 
 def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-def panel_levels(data: ReportData, panel: Panel) -> tuple[float, float]:
-    """The display range of a panel, from the levels the report was given (analysis.display)."""
-    return spec_levels(panel, data.map_levels)
 
 
 def map_png(maps: MapSet, panel: Panel, levels: tuple[float, float], radiological: bool) -> bytes:
