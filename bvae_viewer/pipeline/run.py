@@ -142,9 +142,10 @@ class CaseRun:
     def finish(self) -> RunRecord:
         """Store a complete fresh run in the cache (not a hit, a cancelled run or one that
         changed device midway), and say where the results came from."""
-        complete = self._count == len(self.case.stack)
-        write_s = self._store() if complete else None
         hit = self.cached
+        levels = dict(hit.map_p99) if hit is not None else self._levels.levels()
+        complete = self._count == len(self.case.stack)
+        write_s = self._store(levels) if complete else None
         return RunRecord(
             from_cache=hit is not None,
             device_label=self.device_label,
@@ -152,11 +153,11 @@ class CaseRun:
             cache_key=self.key.digest if self.key is not None else None,
             seconds=self._seconds + (self._lookup_s if hit is not None else 0.0),
             cache_write_s=write_s,
-            map_p99=dict(hit.map_p99) if hit is not None else self._levels.levels(),
+            map_p99=levels,
             complete=complete,
         )
 
-    def _store(self) -> float | None:
+    def _store(self, levels: dict[str, float]) -> float | None:
         recorder, self._recorder = self._recorder, None  # stored at most once
         if recorder is None or self.key is None or not recorder.complete:
             return None
@@ -164,7 +165,6 @@ class CaseRun:
             log.info("result cache: not storing %s, computed on two devices", self.key.digest[:12])
             return None
         t0 = time.perf_counter()
-        levels = self._levels.levels()
         entry = recorder.finish(self.key, self.engine.device_label, self.engine.notes, levels)
         stored = self.cache is not None and self.cache.put(entry)
         seconds = time.perf_counter() - t0
