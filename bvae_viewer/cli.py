@@ -160,6 +160,10 @@ def _parser() -> argparse.ArgumentParser:
     be.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
     be.add_argument("--training", action="store_true", help="also time training steps")
     be.add_argument(
+        "--gui", action="store_true",
+        help="also time the review window's own analysis of the same volume",
+    )
+    be.add_argument(
         "--compare-paper", action="store_true",
         help="also time the paper configuration on the same stack (slow on a CPU)",
     )
@@ -219,20 +223,22 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             raise UserError(str(exc)) from None
     # torch is imported only now: a mistyped option is answered at once.
     from bvae_viewer.analysis.case import write_case_outputs
-    from bvae_viewer.nn.bundle import load_bundle
     from bvae_viewer.nn.device import choose_device
-    from bvae_viewer.nn.pipeline import analyze_loaded, load_case, report_data
+    from bvae_viewer.pipeline.analyze import analyze_loaded
+    from bvae_viewer.pipeline.case import load_case
+    from bvae_viewer.pipeline.model import load_model
+    from bvae_viewer.pipeline.report import analysis_report_data
 
     # A bad input is reported before the model is read.
-    loaded = load_case(args.input, args.preprocess)
+    loaded = load_case(args.input, preprocess=args.preprocess)
     device = choose_device(args.device)
-    bundle = load_bundle(_model_dir(args.model), device=device)
+    bundle = load_model(_model_dir(args.model), device=device)
     decisions, case_review = {}, None
     if args.report is not None:
         from bvae_viewer.review.store import ReviewStoreError, stored_decisions
 
         try:  # a reviewer's decisions on this case and model, made in the window
-            decisions, case_review = stored_decisions(loaded.case_hash, bundle.info.sha256)
+            decisions, case_review = stored_decisions(loaded.fingerprint, bundle.info.sha256)
         except ReviewStoreError as exc:
             print(f"bvae-viewer: warning: {exc} The report has no reviewer decisions.",
                   file=sys.stderr)
@@ -245,7 +251,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.report is not None:
         from bvae_viewer.gui.report_writer import write_report
 
-        data = report_data(analysis, bundle.info, decisions, case_review)
+        data = analysis_report_data(analysis, bundle.info, decisions, case_review)
         try:
             write_report(data, args.report, include_identifiers=args.include_identifiers)
         except ReportError as exc:
@@ -431,6 +437,15 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             bundle, device=args.device, samples=args.samples, training=args.training,
             frontend=True,
         )
+    if args.gui:  # the window on the same volume, in the same run: the two compare
+        from bvae_viewer.gui.app import window_figures
+        from bvae_viewer.nn.bench import synthetic_stack
+
+        stack = synthetic_stack(size=bundle.image_size)
+        window = window_figures(_model_dir(args.model), bundle, stack, args.device, args.samples)
+        engine = figures.get("bundled", figures)
+        window["slower_than_engine"] = round(window["wall_seconds"] / engine["volume_seconds"], 3)
+        figures["window"] = window
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:

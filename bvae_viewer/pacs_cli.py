@@ -121,7 +121,7 @@ def _analyze(args: argparse.Namespace, model_dir: Path) -> int:
         from bvae_viewer.analysis.case import write_case_outputs
         from bvae_viewer.nn.bundle import load_bundle
         from bvae_viewer.nn.device import choose_device
-        from bvae_viewer.nn.pacs_run import analyse_series, results_for_pacs
+        from bvae_viewer.pipeline.pacs_run import analyse_series, results_for_pacs
 
         bundle = load_bundle(model_dir, device=choose_device(args.device))
         case = analyse_series(folder, bundle, device=args.device, samples=args.samples)

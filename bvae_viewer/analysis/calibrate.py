@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from bvae_viewer.analysis.maps import SliceScores, anomaly_score
+from bvae_viewer.analysis.maps import SliceScores, anomaly_score, anomaly_scores
 from bvae_viewer.analysis.model_info import Calibration
 from bvae_viewer.analysis.ood import VolumeFeatures, fit_reference
 from bvae_viewer.analysis.triage import Decision, TriagePolicy
@@ -136,18 +137,50 @@ def choose_review_band(
     return float(np.exp(edge)) if edge > 0 else 1.0
 
 
-def calibrate(cases: Sequence[ValidationCase]) -> Calibration:
-    """Everything in Calibration from validation cases (tumour and healthy ones)."""
-    err, pix, peak, unc, labels = _brain_arrays(cases)
-    reduction, alpha, _ = choose_scoring(err, pix, peak, labels)
-    score = alpha * err + (1 - alpha) * (pix if reduction == "mean" else peak)
+def calibrate_slices(
+    err: np.ndarray,
+    pix: np.ndarray,
+    peak: np.ndarray,
+    unc: np.ndarray,
+    labels: np.ndarray,
+    alpha: float | None = None,
+) -> Calibration:
+    """The slice rules of the calibration, from brain slices' brain means: the scoring
+    (alpha and reduction, unless alpha is fixed: then the mean), the score threshold at
+    TARGET_SPECIFICITY on normal slices, the uncertainty threshold sending
+    UNCERTAINTY_REVIEW_RATE to review and the review band filling TARGET_REVIEW_RATE.
+    A method without uncertainty (NaN) never sends a slice to review by it."""
+    labels = np.asarray(labels, dtype=bool)
+    if alpha is None:
+        pix_finite = np.nan_to_num(pix, nan=0.0, posinf=0.0)
+        reduction, alpha, _ = choose_scoring(err, pix_finite, peak, labels)
+    else:
+        reduction = "mean"
+    score = anomaly_scores(err, pix, peak, alpha, reduction)
     normal = score[~labels] if (~labels).any() else score
     score_threshold = float(np.quantile(normal, TARGET_SPECIFICITY))
-    uncertainty_threshold = float(np.quantile(unc, 1 - UNCERTAINTY_REVIEW_RATE))
-    band = choose_review_band(
-        score, unc > uncertainty_threshold, score_threshold, TARGET_REVIEW_RATE
+    finite = np.asarray(unc, dtype=float)[np.isfinite(unc)]
+    uncertainty_threshold = (
+        float(np.quantile(finite, 1 - UNCERTAINTY_REVIEW_RATE)) if finite.size else math.inf
     )
-    policy = TriagePolicy(score_threshold, uncertainty_threshold, review_band=band)
+    with np.errstate(invalid="ignore"):
+        uncertain = np.asarray(unc, dtype=float) > uncertainty_threshold
+    band = choose_review_band(score, uncertain, score_threshold, TARGET_REVIEW_RATE)
+    return Calibration(
+        alpha=float(alpha),
+        reduction=reduction,
+        score_threshold=score_threshold,
+        uncertainty_threshold=uncertainty_threshold,
+        review_band=band,
+    )
+
+
+def calibrate(cases: Sequence[ValidationCase]) -> Calibration:
+    """Everything in Calibration from validation cases (tumour and healthy ones)."""
+    slices = calibrate_slices(*_brain_arrays(cases))
+    alpha, reduction = slices.alpha, slices.reduction
+    score_threshold = slices.score_threshold
+    policy = TriagePolicy.from_calibration(slices)
     # Case rules: no healthy validation case may be flagged or sent to review by chance.
     review_fractions = [0.0]
     healthy, tumour = [], []
@@ -163,14 +196,10 @@ def calibrate(cases: Sequence[ValidationCase]) -> Calibration:
     levels = {
         name: (0.0, float(np.median([c.map_p99[name] for c in cases]))) for name in cases[0].map_p99
     }
-    return Calibration(
-        alpha=alpha,
-        reduction=reduction,
-        score_threshold=score_threshold,
-        uncertainty_threshold=uncertainty_threshold,
+    return replace(
+        slices,
         min_flagged_run=min_run,
         case_score_factor=factor,
-        review_band=band,
         max_review_fraction=max(0.1, max(review_fractions) * 1.2),
         map_levels=levels,
         ood=fit_reference([c.features for c in cases]),

@@ -60,6 +60,16 @@ class SliceScores:
     empty: bool = False
 
 
+@dataclass(frozen=True)
+class SliceResult:
+    """One slice analysed (by the engine, or read from the result cache): its position in
+    the SliceStack, its maps and its scores."""
+
+    position: int
+    maps: MapSet
+    scores: SliceScores
+
+
 def reconstruction_maps(
     x: np.ndarray, samples_mean: np.ndarray, samples_logvar: np.ndarray, mask: np.ndarray
 ) -> MapSet:
@@ -116,10 +126,25 @@ def anomaly_score(
     recon_error: float, pixel_mean: float, pixel_peak: float, alpha: float, reduction: str
 ) -> float:
     """Eq. 15, with A_pixel reduced by its brain mean (the paper) or by its peak."""
+    return float(anomaly_scores(recon_error, pixel_mean, pixel_peak, alpha, reduction))
+
+
+def anomaly_scores(
+    recon_error: np.ndarray | float,
+    pixel_mean: np.ndarray | float,
+    pixel_peak: np.ndarray | float,
+    alpha: float,
+    reduction: str,
+) -> np.ndarray:
+    """Eq. 15 for arrays of slices. At alpha 1 the score is the error alone, also for a
+    method without a pixel score (NaN there)."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"unknown A_pixel reduction '{reduction}'")
-    pixel = pixel_mean if reduction == "mean" else pixel_peak
-    return alpha * recon_error + (1.0 - alpha) * pixel
+    error = np.asarray(recon_error, dtype=float)
+    if alpha >= 1.0:
+        return error.copy()
+    pixel = np.asarray(pixel_mean if reduction == "mean" else pixel_peak, dtype=float)
+    return alpha * error + (1.0 - alpha) * pixel
 
 
 def score_slice(

@@ -22,11 +22,12 @@ from typing import Any
 import numpy as np
 
 from bvae_viewer import __version__
-from bvae_viewer.analysis.maps import MapSet, SliceScores
+from bvae_viewer.analysis.maps import MapSet, SliceResult, SliceScores
 from bvae_viewer.data.preprocess import SliceStack
 
-# Bump when the layout of an entry changes: old entries then simply miss.
-CACHE_FORMAT = 1
+# Bump when the layout of an entry changes: old entries then simply miss. Format 2: every
+# entry carries its maps' measured display levels (map_p99), whoever wrote it.
+CACHE_FORMAT = 2
 # The maps the engine computes; MapSet.original and .brain_mask come from the stack.
 MAP_FIELDS = ("reconstruction", "aleatoric", "epistemic", "error", "pixel_score")
 _SCORE_FIELDS = tuple(f.name for f in fields(SliceScores))
@@ -90,7 +91,7 @@ def make_key(
     device_kind: str,
     reduction: str = "mean",
 ) -> CacheKey:
-    """The key of one analysis (nn/pipeline.cache_key_for fills it from a bundle and engine)."""
+    """The key of one analysis (pipeline/cache.cache_key_for fills it from a bundle and engine)."""
     return CacheKey(
         case_hash=case_hash,
         stack_hash=stack_digest(stack),
@@ -102,15 +103,6 @@ def make_key(
         seed=int(seed),
         device_kind=device_kind,
     )
-
-
-@dataclass(frozen=True)
-class CachedSlice:
-    """One slice from the cache; the same three fields as nn/engine.SliceResult."""
-
-    position: int
-    maps: MapSet
-    scores: SliceScores
 
 
 def _encode(array: np.ndarray) -> tuple[np.ndarray, float]:
@@ -134,7 +126,7 @@ class CachedVolume:
     masks: np.ndarray  # (B, S, S) bool brain masks
     device_label: str  # where it was computed, e.g. "CPU (2 threads)"
     notes: tuple[str, ...] = ()  # the engine's notes (batch size halved, ...)
-    map_p99: dict[str, float] = field(default_factory=dict)  # display levels, may be empty
+    map_p99: dict[str, float] = field(default_factory=dict)  # measured display levels
     created: float = 0.0  # time.time() of the computation
 
     def __len__(self) -> int:
@@ -155,7 +147,7 @@ class CachedVolume:
 
     def slices(
         self, stack: SliceStack, order: Sequence[int] | None = None
-    ) -> Iterator[CachedSlice]:
+    ) -> Iterator[SliceResult]:
         """Every slice, ``order`` first and then the rest by position, as the engine streams."""
         if len(stack) != len(self):
             raise ValueError(f"The stack has {len(stack)} slices, the entry {len(self)}.")
@@ -165,7 +157,7 @@ class CachedVolume:
             if p in seen or not 0 <= p < len(self):
                 continue
             seen.add(p)
-            yield CachedSlice(p, self.mapset(p, stack.images[p]), self.scores[p])
+            yield SliceResult(p, self.mapset(p, stack.images[p]), self.scores[p])
 
 
 class SliceRecorder:

@@ -83,3 +83,14 @@ def load_graders(case: BratsCase, seg: np.ndarray | None = None, n: int = GRADER
 def graders_on_grid(graders: GraderMasks, grid: InPlaneGrid, size: int = 128) -> np.ndarray:
     """Each grader resampled to the slice grid (nearest neighbour): (n, Z, size, size) bool."""
     return np.stack([resample_labels(m, grid, size) > 0 for m in graders.masks])
+
+
+def pack_graders(masks: np.ndarray) -> np.ndarray:
+    """(n, N, S, S) binary masks -> (N, S, S) uint8 with bit g for grader g (n <= 8)."""
+    masks = np.asarray(masks)
+    if not 1 <= len(masks) <= 8:
+        raise ValueError("Between one and eight graders fit in a byte.")
+    out = np.zeros(masks.shape[1:], dtype=np.uint8)
+    for g, m in enumerate(masks):
+        out |= (np.asarray(m) > 0).astype(np.uint8) << g
+    return out

@@ -1,18 +1,32 @@
-"""Start the Qt application: the entry point the CLI calls for `bvae-viewer [FILE]`."""
+"""Start the Qt application: the entry points the CLI calls for `bvae-viewer [FILE]` and for
+`bvae-viewer bench --gui` (the window's own analysis, timed beside the engine's)."""
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyqtgraph as pg
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from bvae_viewer import paths
+from bvae_viewer.analysis.cache_store import ResultCache
+from bvae_viewer.data.preprocess import SliceStack
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.qt_compat import guard_emit_refcount
+from bvae_viewer.gui.settings import GuiSettings
+from bvae_viewer.io.volume import VolumeMetadata
+from bvae_viewer.pipeline.case import LoadedCase
 from bvae_viewer.review.batch import is_batch_folder
+
+if TYPE_CHECKING:  # an annotation only: importing the model's module pulls in torch
+    from bvae_viewer.pipeline.model import Bundle
 
 ORGANIZATION = "bvae-viewer"
 
@@ -100,16 +114,71 @@ def run_gui(
         if source is None:
             print(strings.ERROR_SCREENSHOT_NO_INPUT, file=sys.stderr)
             return 2
-        window.screenshot_path = Path(screenshot)
+        window.screenshot_when_done(Path(screenshot))
         window.resize(1600, 1000)
     window.show()
     if demo:
-        window.open_demo()
+        window.opener.open_demo()
     elif source is not None and is_batch_folder(Path(source)):
-        if not window.open_batch(Path(source)) and screenshot is not None:
+        if not window.opener.open_batch(Path(source)) and screenshot is not None:
             return 1
     elif source is not None:
-        window.open_path(Path(source))
+        window.opener.open_path(Path(source))
     code = app.exec()
     window.shutdown_workers()
     return window.exit_code if screenshot is not None else code
+
+
+BENCH_TIMEOUT_S = 600.0
+
+
+def window_figures(
+    model_dir: Path,
+    bundle: Bundle,
+    stack: SliceStack,
+    device: str = "auto",
+    samples: int = 5,
+    runs: int = 2,
+) -> dict[str, Any]:
+    """Seconds of the window's analysis of ``stack`` (no result cache), the last of ``runs``
+    (the first warms up, as the engine's bench does): in its worker thread, as the status
+    bar reports it, and wall time until the window holds every slice (signals, triage and
+    the drawing of the slice on screen included). Off screen unless a platform was chosen."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = make_application()
+    from bvae_viewer.gui.main_window import MainWindow  # pulls in torch (via the worker)
+
+    case = LoadedCase(Path("bench"), stack, "", VolumeMetadata("synthetic"))
+    with tempfile.TemporaryDirectory(prefix="bvae-bench-gui-") as tmp:
+        window = MainWindow(model_dir, GuiSettings(Path(tmp) / "gui.ini"), device, samples)
+        window.doc.bundle = bundle  # loaded already: the runs time the analysis only
+        window.analysis.cache = ResultCache(None)  # computed, never read from the cache
+        window.resize(1600, 1000)
+        window.show()
+        figures: dict[str, Any] = {}
+        try:
+            for _ in range(runs):
+                loop, timeout, done = QEventLoop(), QTimer(singleShot=True), []
+                timeout.timeout.connect(loop.quit)
+                window.analysis.done.connect(loop.quit)
+                window.analysis.done.connect(done.append)
+                timeout.start(int(BENCH_TIMEOUT_S * 1000))
+                t0 = time.perf_counter()
+                window.analysis.start(case.source, case)
+                loop.exec()
+                wall = time.perf_counter() - t0
+                timeout.stop()
+                window.analysis.done.disconnect(loop.quit)
+                window.analysis.done.disconnect(done.append)
+                if not done or done[0].failed or done[0].cancelled:
+                    raise RuntimeError("the window's analysis did not finish")
+                figures = {
+                    "worker_seconds": round(done[0].timings["inference"], 3),
+                    "wall_seconds": round(wall, 3),
+                    "slices": done[0].analysed,
+                    "device": window.doc.device_name,
+                }
+        finally:
+            window.close()
+            app.processEvents()
+    return figures

@@ -21,7 +21,7 @@ from bvae_viewer.review.store import DecisionRecord
 
 if TYPE_CHECKING:  # the worker module pulls in torch; these are only annotations
     from bvae_viewer.gui.batch_worker import AnalysedCase
-    from bvae_viewer.gui.worker import LoadedCase
+    from bvae_viewer.pipeline.case import LoadedCase
 
 
 @dataclass

@@ -17,13 +17,21 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
+from bvae_viewer.analysis.cache_store import default_cache
+from bvae_viewer.analysis.maps import SliceResult
 from bvae_viewer.gui import strings
-from bvae_viewer.gui.cached_run import AnySlice, CachedRun
-from bvae_viewer.gui.worker import MODEL_ERRORS, LoadedCase, outward_order, prepare_case
 from bvae_viewer.io import VolumeError
-from bvae_viewer.nn.bundle import Bundle, load_bundle
-from bvae_viewer.nn.device import DeviceError
-from bvae_viewer.nn.engine import EngineError, InferenceEngine
+from bvae_viewer.pipeline.case import LoadedCase, load_case, outward_order
+from bvae_viewer.pipeline.model import (
+    MODEL_ERRORS,
+    RUN_ERRORS,
+    Bundle,
+    EngineError,
+    InferenceEngine,
+    load_model,
+    open_engine,
+)
+from bvae_viewer.pipeline.run import CaseRun
 from bvae_viewer.review.batch import BatchCase
 
 
@@ -32,7 +40,7 @@ class AnalysedCase:
     """A case with every slice analysed: what the window shows without running the model."""
 
     case: LoadedCase
-    results: tuple[AnySlice, ...]  # by stack position
+    results: tuple[SliceResult, ...]  # by stack position
     device_label: str  # where the results were computed
     timings: dict[str, float] = field(default_factory=dict)
     from_cache: bool = False  # read from the result cache: no model ran for it
@@ -120,7 +128,7 @@ class BatchWorker(QThread):
         t0 = time.perf_counter()
         try:
             self._run()
-        except (EngineError, DeviceError) as exc:  # already one clear sentence
+        except RUN_ERRORS as exc:  # already one clear sentence
             self.failed.emit(strings.ERROR_ANALYSIS_TITLE, str(exc))
         except Exception as exc:  # the app must survive any failure of a run
             self.failed.emit(
@@ -139,13 +147,13 @@ class BatchWorker(QThread):
     def _run(self) -> None:
         if self.bundle is None:
             try:
-                self.bundle = load_bundle(self.model_dir, device="cpu")
+                self.bundle = load_model(self.model_dir)
             except MODEL_ERRORS as exc:
                 self.failed.emit(
                     strings.ERROR_ANALYSIS_TITLE, strings.ERROR_MODEL.format(reason=exc)
                 )
                 return
-        engine = InferenceEngine(self.bundle, device=self.device, samples=self.samples)
+        engine = open_engine(self.bundle, device=self.device, samples=self.samples)
         self.model_ready.emit(self.bundle, engine.device_label)
         while (position := self._next()) is not None:
             self._analyse(engine, position)
@@ -167,9 +175,8 @@ class BatchWorker(QThread):
         if case.problem:
             self._fail(position, case.problem)
             return
-        timings: dict[str, float] = {}
         try:
-            loaded = prepare_case(case.source, timings=timings)
+            loaded = load_case(case.source)
         except VolumeError as err:
             self._fail(position, str(err))
             return
@@ -177,22 +184,21 @@ class BatchWorker(QThread):
             self._fail(position, strings.BATCH_CASE_ERROR.format(reason=exc))
             return
         self.case_loaded.emit(position, loaded)
-        results: list[AnySlice | None] = [None] * len(loaded.stack)
+        timings = dict(loaded.timings)
+        results: list[SliceResult | None] = [None] * len(loaded.stack)
         t0 = time.perf_counter()
         try:
             order = outward_order(len(loaded.stack), loaded.start)
-            run = CachedRun(engine, loaded.stack, loaded.fingerprint, order, self._case_cancel)
+            run = CaseRun(engine, loaded, order, self._case_cancel, default_cache())
             for result in run:
                 results[result.position] = result
                 self._resume.wait()  # paused between engine batches: the window has the CPU
-                if self._case_cancel.is_set():
-                    break
         except EngineError as exc:  # this case only (e.g. out of memory): the batch goes on
             self._fail(position, str(exc))
             return
         timings["cache_read" if run.from_cache else "inference"] = time.perf_counter() - t0
         if not self._case_cancel.is_set():
-            run.store()  # before the case is done: a batch reopened later is read, not run
+            run.finish()  # stored before the case is done: a batch reopened later is read
         with self._lock:
             self._current = None
         if self._case_cancel.is_set() or any(r is None for r in results):

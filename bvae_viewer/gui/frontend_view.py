@@ -8,13 +8,10 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QAction, QKeySequence
 
 from bvae_viewer.data.frontend import PreparedInput
 
 OUTLINE_PEN = pg.mkPen("#00e5ff", width=1.5)
-ACTION_TEXT = "Brain mask outline"
-ACTION_SHORTCUT = "M"
 NOTE_COLOUR = "#ffb74d"
 
 
@@ -47,32 +44,29 @@ def frontend_html(prepared: PreparedInput | None) -> str:
 
 
 class MaskOutline:
-    """The brain mask's outline over the original panel's image, shown or hidden by an action."""
+    """The brain mask's outline over the original panel's image; it observes the document
+    and ViewState, and View > Brain mask outline (actions.VIEW) shows or hides it."""
 
-    def __init__(self, window) -> None:
-        self.window = window
-        panel = window.grid.panels["original"]
+    def __init__(self, panel, doc, state) -> None:
+        self.doc = doc
         self.curve = pg.IsocurveItem(level=0.5, pen=OUTLINE_PEN)
         # A child of the image: it follows zoom, pan and the radiological flip.
         self.curve.setParentItem(panel.image_item)
         self.curve.setZValue(6)
-        self.action = QAction(ACTION_TEXT, window)
-        self.action.setCheckable(True)
-        self.action.setChecked(True)
-        self.action.setShortcut(QKeySequence(ACTION_SHORTCUT))
-        self.action.toggled.connect(self.curve.setVisible)
-        view_menu = window.controls.panels_menu.parentWidget()
-        view_menu.addAction(self.action)
-        window.addAction(self.action)
+        state.slice_changed.connect(self.show)
+        doc.case_loaded.connect(lambda case: self.show(case.start))
 
     def show(self, index: int) -> None:
         """The outline of the brain mask of slice index of the case on screen."""
-        case = self.window.case
+        case = self.doc.case
         if case is None or not 0 <= index < len(case.stack):
             self.curve.setData(None)
             return
         mask = case.stack.masks[index]
         self.curve.setData(mask.astype(np.float32) if mask.any() else None)
+
+    def set_visible(self, visible: bool) -> None:
+        self.curve.setVisible(bool(visible))
 
     @property
     def visible(self) -> bool:

@@ -1,14 +1,15 @@
 """What the window calls each map, for the model that is loaded.
 
-The names come from analysis.methods (one copy for the window, the reports and the CLI);
-only the "original" panel, which shows the input rather than a model output, is named here.
-An unknown method (a model.json from a newer release) falls back to the VAE's words rather
-than breaking the window: loading such a model is refused elsewhere with a sentence.
+The names come from the display spec (analysis.display, after analysis.methods: one copy
+for the window, the reports and the CLI). An unknown method (a model.json from a newer
+release) falls back to the VAE's words rather than breaking the window: loading such a
+model is refused elsewhere with a sentence.
 """
 
 from __future__ import annotations
 
-from bvae_viewer.analysis.methods import BVAE, MethodInfo, UnknownMethodError, method_info
+from bvae_viewer.analysis import display
+from bvae_viewer.analysis.methods import MethodInfo
 from bvae_viewer.analysis.model_info import ModelInfo
 from bvae_viewer.gui import strings
 
@@ -17,20 +18,17 @@ ERROR_KEY = "error"  # the MapSet field the overlay and the slice's "recon_error
 
 def method_of(info: ModelInfo | None) -> MethodInfo:
     """The method of a model (the Bayesian VAE when none is loaded yet, or unknown)."""
-    try:
-        return method_info(info.method if info is not None else BVAE)
-    except UnknownMethodError:
-        return method_info(BVAE)
+    return display.method_of(info.method if info is not None else None)
 
 
 def panel_titles(info: ModelInfo | None) -> dict[str, str]:
     """Titles of the six panels, keyed as PanelsGrid's panels."""
-    return {"original": strings.ORIGINAL_TITLE, **method_of(info).panel_titles}
+    return {p.key: p.title for p in display.panels(method_of(info).key)}
 
 
 def panel_tips(info: ModelInfo | None) -> dict[str, str]:
     """Tooltips of the six panels, keyed as PanelsGrid's panels."""
-    return {"original": strings.ORIGINAL_TIP, **method_of(info).panel_tips}
+    return {p.key: p.tip for p in display.panels(method_of(info).key)}
 
 
 def overlay_names(info: ModelInfo | None) -> dict[str, str]:

@@ -17,8 +17,7 @@ from bvae_viewer.analysis.methods import method_info
 from bvae_viewer.analysis.model_info import ModelInfo, ModelInfoError, read_model_info
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.settings import GuiSettings
-from bvae_viewer.gui.worker import MODEL_ERRORS
-from bvae_viewer.nn.bundle import load_bundle
+from bvae_viewer.pipeline.model import MODEL_ERRORS, load_model
 
 
 def same_folder(a: Path | None, b: Path | None) -> bool:
@@ -80,7 +79,7 @@ class ModelLoader(QThread):
 
     def run(self) -> None:
         try:
-            bundle = load_bundle(self.folder, device="cpu")
+            bundle = load_model(self.folder)
             method_info(bundle.info.method)  # UnknownMethodError (a ValueError): one sentence
         except MODEL_ERRORS as exc:
             self.failed.emit(str(exc))

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QFileDialog, QMenu
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from bvae_viewer import paths
 from bvae_viewer.analysis.model_info import ModelInfo
 from bvae_viewer.gui import strings
+from bvae_viewer.gui.case_document import CaseDocument
 from bvae_viewer.gui.map_names import method_of
 from bvae_viewer.gui.model_loader import (
     ModelLoader,
@@ -29,9 +29,7 @@ from bvae_viewer.gui.model_loader import (
     same_folder,
     start_choice,
 )
-
-if TYPE_CHECKING:
-    from bvae_viewer.gui.main_window import MainWindow
+from bvae_viewer.gui.settings import GuiSettings
 
 
 class ModelController(QObject):
@@ -39,26 +37,31 @@ class ModelController(QObject):
 
     model_changed = Signal(object)  # Bundle: the window now runs this model
     load_failed = Signal(str)  # the sentence shown; the previous model stays
+    reanalyse = Signal()  # analyse what is open again, with the new model
+    message = Signal(str)
+    error = Signal(str, str)  # dialog title, sentence
 
-    def __init__(self, window: MainWindow, cli_folder: Path | None = None) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self,
+        doc: CaseDocument,
+        settings: GuiSettings,
+        parent: QWidget,
+        cli_folder: Path | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.doc, self.settings, self.parent_widget = doc, settings, parent
         self.loader: ModelLoader | None = None
         self._loaders: list[ModelLoader] = []  # running or finishing; joined on shutdown
         self._waiting: list[Callable[[], object]] = []  # opens asked for during a check
         self._fallback = False  # the running check is the start-up one: fall back on failure
         self.notice = ""  # what the status bar was told at start-up (tests read it)
         self.seen: dict[str, ModelInfo] = {}  # every model this window ran, by sha256
-        window.model_ready.connect(
-            lambda bundle: self.seen.setdefault(bundle.info.sha256, bundle.info)
-        )
-        choice = start_choice(cli_folder, window.settings)
+        doc.model_ready.connect(self._seen)
+        choice = start_choice(cli_folder, settings)
         self.remember = choice.remember  # False: `--model` for this run, not saved
-        window.model_dir = choice.folder
+        doc.model_dir = choice.folder
         self._group: QActionGroup | None = None
-        self.menu = QMenu(strings.MENU_MODEL, window.menuBar())
-        bar = window.menuBar()
-        bar.insertMenu(bar.actions()[-1], self.menu)  # before Help
+        self.menu = QMenu(strings.MENU_MODEL, parent)  # the window places it in its menu bar
         self.menu.aboutToShow.connect(self.fill_menu)
         self.fill_menu()
         if choice.notice:
@@ -67,10 +70,13 @@ class ModelController(QObject):
             self._fallback = True
             self._start(choice.folder)
 
+    def _seen(self, bundle) -> None:
+        self.seen.setdefault(bundle.info.sha256, bundle.info)
+
     # --- the menu -----------------------------------------------------------------------
     def fill_menu(self) -> None:
         """Bundled model, recently used folders (the current one checked), Open folder."""
-        menu, current = self.menu, self.window.model_dir
+        menu, current = self.menu, self.doc.model_dir
         menu.clear()
         if self._group is not None:
             self._group.deleteLater()  # the last fill's, now empty
@@ -85,7 +91,7 @@ class ModelController(QObject):
                 method=method_of(info).display_name, hash=info.short_hash
             )
             self._entry(text, bundled, current, group)
-        recent = [f for f in self.window.settings.recent_models() if not is_bundled(f)]
+        recent = [f for f in self.settings.recent_models() if not is_bundled(f)]
         if recent:
             menu.addSection(strings.MODEL_RECENT_HEADER)
         for folder in recent:
@@ -118,8 +124,10 @@ class ModelController(QObject):
 
     def choose_folder(self) -> None:
         """Model > Open model folder: a directory chooser, then the switch."""
-        start = str(self.window.model_dir.parent)
-        name = QFileDialog.getExistingDirectory(self.window, strings.MODEL_OPEN_TITLE, start)
+        start = str(self.doc.model_dir.parent)
+        name = QFileDialog.getExistingDirectory(
+            self.parent_widget, strings.MODEL_OPEN_TITLE, start
+        )
         if name:
             self.switch_to(Path(name))
 
@@ -129,7 +137,7 @@ class ModelController(QObject):
         known = self.seen.get(sha256)
         if known is not None:
             return strings.OTHER_MODEL_NAME.format(name=known.name, hash=known.short_hash)
-        for folder in (paths.model_dir(), *self.window.settings.recent_models()):
+        for folder in (paths.model_dir(), *self.settings.recent_models()):
             info = peek_info(folder)
             if info is not None and info.sha256 == sha256:
                 return strings.OTHER_MODEL_NAME.format(name=info.name, hash=info.short_hash)
@@ -150,9 +158,9 @@ class ModelController(QObject):
     def switch_to(self, folder: Path) -> None:
         """Check a model folder off the GUI thread; the window switches once it has loaded."""
         folder = Path(folder)
-        w = self.window
-        if same_folder(folder, w.model_dir) and w.bundle is not None and self.loader is None:
-            w.statusBar().showMessage(strings.STATUS_MODEL_SAME)
+        d = self.doc
+        if same_folder(folder, d.model_dir) and d.bundle is not None and self.loader is None:
+            self.message.emit(strings.STATUS_MODEL_SAME)
             self.fill_menu()  # the click unchecked nothing, but keep the marks true
             return
         self._fallback = False
@@ -166,7 +174,7 @@ class ModelController(QObject):
         loader.finished.connect(self._reap)
         self.loader = loader  # a newer choice replaces an older one still loading
         self._loaders.append(loader)
-        self.window.statusBar().showMessage(strings.STATUS_MODEL_LOADING.format(folder=folder))
+        self.message.emit(strings.STATUS_MODEL_LOADING.format(folder=folder))
         loader.start()
 
     def _reap(self) -> None:
@@ -192,10 +200,10 @@ class ModelController(QObject):
         waiting, self._waiting = self._waiting, []
         if self._fallback:  # the saved choice at start-up: the bundled model instead
             self._fallback = False
-            self.window.model_dir = paths.model_dir()
+            self.doc.model_dir = paths.model_dir()
             self._say_fallback(strings.STATUS_MODEL_FALLBACK.format(reason=message.rstrip(".")))
         else:
-            self.window.show_error(strings.ERROR_MODEL_TITLE, message)
+            self.error.emit(strings.ERROR_MODEL_TITLE, message)
         self.fill_menu()
         self.load_failed.emit(message)
         for action in waiting:
@@ -203,19 +211,18 @@ class ModelController(QObject):
 
     def _say_fallback(self, notice: str) -> None:
         self.notice = notice
-        self.window.settings.set_model_folder(None)  # the window reopens on what it runs
-        self.window.statusBar().showMessage(notice)
+        self.settings.set_model_folder(None)  # the window reopens on what it runs
+        self.message.emit(notice)
 
     def _adopt(self, folder: Path, bundle, reanalyse: bool) -> None:
-        w = self.window
-        w.use_model(folder, bundle)
+        self.doc.choose_model(folder, bundle)
         if self.remember:
-            w.settings.set_model_folder(None if is_bundled(folder) else folder)
+            self.settings.set_model_folder(None if is_bundled(folder) else folder)
         if not is_bundled(folder):
-            w.settings.add_recent_model(folder)
+            self.settings.add_recent_model(folder)
         self.fill_menu()
         info = bundle.info
-        w.statusBar().showMessage(
+        self.message.emit(
             strings.STATUS_MODEL_SWITCHED.format(
                 method=method_of(info).display_name,
                 name=info.name,
@@ -225,7 +232,7 @@ class ModelController(QObject):
         )
         self.model_changed.emit(bundle)
         if reanalyse:
-            w.reanalyse()
+            self.reanalyse.emit()
 
     def shutdown(self) -> None:
         """Wait for a model check still running (it cannot be interrupted: at most seconds)."""

@@ -49,7 +49,9 @@ def add_pacs_menu(window) -> None:
     """The PACS menu in the window's menu bar (called once from gui/actions.py)."""
     window.pacs_close_filter = _JoinOnClose(window)
     window.installEventFilter(window.pacs_close_filter)
-    menu = window.menuBar().addMenu(MENU)
+    bar = window.menuBar()
+    menu = bar.addMenu(MENU)
+    bar.insertMenu(bar.actions()[-2], menu)  # before Help
     menu.addAction(ACT_SETTINGS, lambda: open_settings(window))
     menu.addAction(ACT_WORKLIST, lambda: open_worklist(window))
     menu.addSeparator()
@@ -88,8 +90,8 @@ def _sending(window) -> bool:
 
 def _case_source(window) -> tuple[Path, dict] | str:
     """The case on screen's folder and pull record, or why results cannot be sent."""
-    case = getattr(window, "case", None)
-    if case is None or getattr(window, "case_result", None) is None or window.bundle is None:
+    case = window.doc.case
+    if case is None or window.doc.case_result is None or window.doc.bundle is None:
         return NOT_FINISHED if case is not None else NOT_FROM_PACS
     folder = Path(case.source)
     record = pull_record(folder) if folder.is_dir() else None
@@ -119,7 +121,8 @@ def send_results(window, confirm: bool = True) -> PacsTask | None:
         )
         if answer != QMessageBox.StandardButton.Yes:
             return None
-    bundle, device, samples = window.bundle, window.device, window.samples
+    bundle = window.doc.bundle
+    device, samples = window.analysis.device, window.analysis.samples
     try:
         client = connection_of(window).client()
     except PacsError as exc:
@@ -127,8 +130,8 @@ def send_results(window, confirm: bool = True) -> PacsTask | None:
         return None
 
     def work(_progress, _cancel):
-        from bvae_viewer.nn.pacs_run import analyse_series, results_for_pacs
         from bvae_viewer.pacs.outbox import push
+        from bvae_viewer.pipeline.pacs_run import analyse_series, results_for_pacs
 
         case = analyse_series(folder, bundle, device=device, samples=samples)
         objects = results_for_pacs(case, bundle)

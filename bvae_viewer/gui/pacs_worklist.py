@@ -74,7 +74,7 @@ def pull_batch(client, study_uids: list[str], progress, cancel) -> tuple[Path, l
 
 
 class PacsWorklistDialog(QDialog):
-    """Opens what the reviewer picks through window.open_path / window.open_batch."""
+    """Opens what the reviewer picks through the window opener (open_path / open_batch)."""
 
     def __init__(self, connection: PacsConnection, window) -> None:
         super().__init__(window)
@@ -213,7 +213,7 @@ class PacsWorklistDialog(QDialog):
         record = pull_record(folder) or {}
         self.status.setText(f"Opened {record.get('description') or 'the series'} of "
                             f"{record.get('study') or 'the study'}.")
-        self.window_.open_path(folder)
+        self.window_.opener.open_path(folder)
 
     def open_batch(self) -> None:
         chosen = self.selected_studies()
@@ -226,7 +226,7 @@ class PacsWorklistDialog(QDialog):
         folder, refused = result
         note = f" {len(refused)} not opened: {refused[0]}" if refused else ""
         self.status.setText(f"Opened {folder.name} as a batch.{note}")
-        self.window_.open_batch(folder)
+        self.window_.opener.open_batch(folder)
 
     def done(self, result: int) -> None:
         if self.task is not None:

@@ -1,11 +1,12 @@
-"""File > Export report: the dialog, the ReportData the window gathers, and the writing thread."""
+"""File > Export report: the dialog, the ReportData of the open case, the writing thread, and
+the service that runs them for the window."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -19,21 +20,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bvae_viewer.analysis.display import map_levels
 from bvae_viewer.gui import strings
+from bvae_viewer.gui.case_document import CaseDocument
+from bvae_viewer.gui.settings import GuiSettings
+from bvae_viewer.pipeline.report import kept_maps, report_data
 from bvae_viewer.review.deid import redact
-from bvae_viewer.review.report_data import ReportData, wants_maps
+from bvae_viewer.review.report_data import ReportData
 from bvae_viewer.review.report_path import ReportError, check_report_path
-from bvae_viewer.review.store import DecisionRecord
-
-if TYPE_CHECKING:
-    from bvae_viewer.gui.main_window import MainWindow
 
 VOLUME_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr", ".dcm")
 
 
-def default_report_name(window: MainWindow) -> str:
+def default_report_name(doc: CaseDocument) -> str:
     """<volume name>_report.pdf, with any patient identifier taken out of the name."""
-    case = window.case
+    case = doc.case
     name = case.source.name if case is not None else "case"
     for suffix in VOLUME_SUFFIXES:
         if name.lower().endswith(suffix):
@@ -44,45 +45,32 @@ def default_report_name(window: MainWindow) -> str:
     return f"{name}_report.pdf"
 
 
-def export_problem(window: MainWindow) -> str | None:
-    """Why a report cannot be made now, or None."""
-    if window.case is None or window.bundle is None:
+def export_problem(doc: CaseDocument, running: bool) -> str | None:
+    """Why a report cannot be made now (running: the case is still being analysed), or None."""
+    if doc.case is None or doc.bundle is None:
         return strings.EXPORT_NO_CASE
-    if window.case_result is None:
-        running = window.worker is not None and window.worker.isRunning()
+    if doc.case_result is None:
         return strings.EXPORT_NO_CASE if running else strings.EXPORT_NOT_FINISHED
     return None
 
 
-def build_report_data(
-    window: MainWindow,
-    reviewed: dict[int, DecisionRecord],
-    case_review: DecisionRecord | None,
-) -> ReportData:
+def build_report_data(doc: CaseDocument, radiological: bool) -> ReportData:
     """The open case as the window shows it: current thresholds, calibrated map levels,
     the reviewer's decisions, and the maps of the slices a report shows."""
-    case, bundle, result = window.case, window.bundle, window.case_result
+    case, bundle, result = doc.case, doc.bundle, doc.case_result
     assert case is not None and bundle is not None and result is not None
-    maps = {
-        r.scores.slice_index: r.maps
-        for r in window.results
-        if r is not None and wants_maps(result.policy, r.scores, reviewed)
-    }
-    return ReportData(
-        case_label=case.source.name,  # the report takes identifiers out of it
-        case_hash=case.fingerprint,
-        result=result,
-        maps=maps,
-        map_levels=dict(window.grid.levels),
-        model_name=bundle.info.name,
-        model_sha256=bundle.info.sha256,
-        method=bundle.info.method,
-        device=window.device_name,
-        metadata=case.metadata,
-        decisions=dict(reviewed),
-        identity=case.identity,
-        case_review=case_review,
-        radiological=window.state.radiological,
+    maps = kept_maps(doc.results, result.policy, doc.reviewed)
+    levels = map_levels(bundle.info.calibration.map_levels)  # as the window shows them
+    return report_data(
+        case,
+        result,
+        maps,
+        bundle.info,
+        doc.device_name,
+        levels,
+        doc.reviewed,
+        doc.case_record,
+        radiological,
     )
 
 
@@ -169,3 +157,75 @@ class ReportWorker(QThread):
             self.written.emit(str(self.path), f"{type(exc).__name__}: {exc}")
             return
         self.written.emit(str(self.path), "")
+
+
+class ReportService(QObject):
+    """Export report: ask where (and whether identifiers may go in), gather, write in a
+    thread. Failures are one sentence (error); success a status line (message)."""
+
+    report_done = Signal(str, str)  # path, error sentence ("" when written)
+    message = Signal(str)
+    error = Signal(str, str)  # dialog title, sentence
+
+    def __init__(
+        self,
+        doc: CaseDocument,
+        settings: GuiSettings,
+        parent_widget: QWidget,
+        running: Callable[[], bool],
+        radiological: Callable[[], bool],
+        before_writing: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__(parent_widget)
+        self.doc, self.settings, self.parent_widget = doc, settings, parent_widget
+        self.running, self.radiological = running, radiological
+        self.before_writing = before_writing  # e.g. log the thresholds in force
+        self.export_dialog: ExportDialog | None = None
+        self._workers: list[ReportWorker] = []
+
+    def export_report(self) -> None:
+        """File > Export report: the dialog, then the writing."""
+        problem = export_problem(self.doc, self.running())
+        if problem is not None:
+            self.error.emit(strings.ERROR_EXPORT_TITLE, problem)
+            return
+        dialog = ExportDialog(
+            self.parent_widget, self.settings.report_folder(), default_report_name(self.doc)
+        )
+        dialog.accepted.connect(
+            lambda: self.write_report(dialog.path(), dialog.include_identifiers())
+        )
+        self.export_dialog = dialog
+        dialog.open()
+
+    def write_report(self, path: Path, include_identifiers: bool = False) -> ReportWorker | None:
+        """Gather the report's data here (fast) and write it in a thread (slow for a PDF)."""
+        problem = export_problem(self.doc, self.running())
+        if problem is not None:
+            self.error.emit(strings.ERROR_EXPORT_TITLE, problem)
+            return None
+        self.before_writing()
+        data = build_report_data(self.doc, self.radiological())
+        worker = ReportWorker(data, Path(path), include_identifiers, self)
+        worker.written.connect(self._written)
+        worker.finished.connect(
+            lambda: self._workers.remove(worker) if worker in self._workers else None
+        )
+        self._workers.append(worker)
+        self.message.emit(strings.STATUS_EXPORTING.format(name=Path(path).name))
+        worker.start()
+        return worker
+
+    def _written(self, path: str, error: str) -> None:
+        if error:
+            self.error.emit(strings.ERROR_EXPORT_TITLE, error)
+        else:
+            self.message.emit(strings.STATUS_EXPORTED.format(path=path))
+            self.settings.set_report_folder(Path(path).parent)
+        self.report_done.emit(path, error)
+
+    def shutdown(self) -> None:
+        """Finish writing reports."""
+        for worker in list(self._workers):
+            worker.wait()
+        self._workers.clear()

@@ -2,54 +2,61 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from bvae_viewer.gui import strings
-
-if TYPE_CHECKING:
-    from bvae_viewer.gui.main_window import MainWindow
-    from bvae_viewer.gui.worker import RunSummary
+from bvae_viewer.gui.worker import RunSummary
 
 SETTLE_MS = 300  # let the last repaint land before grabbing
 
 
-def choose_screenshot(window: MainWindow) -> None:
+def ask_screenshot_path(parent: QWidget, folder: str) -> Path | None:
+    """File > Save screenshot: where to (None: cancelled)."""
     name, _ = QFileDialog.getSaveFileName(
-        window, strings.SCREENSHOT_TITLE, window.settings.last_folder(), strings.SCREENSHOT_FILTER
+        parent, strings.SCREENSHOT_TITLE, folder, strings.SCREENSHOT_FILTER
     )
-    if name:
-        save_screenshot(window, Path(name))
+    return Path(name) if name else None
 
 
-def save_screenshot(window: MainWindow, path: Path) -> bool:
-    """PNG of the whole window as it is on screen."""
+def png_path(path: Path) -> Path:
     path = Path(path)
-    if path.suffix.lower() != ".png":
-        path = path.with_suffix(".png")
-    ok = path.parent.is_dir() and window.grab().save(str(path), "PNG")
-    if ok:
-        window.statusBar().showMessage(strings.SCREENSHOT_SAVED.format(path=path))
-    else:
-        window.show_error(strings.ERROR_TITLE, strings.ERROR_SCREENSHOT.format(path=path))
-    return bool(ok)
+    return path if path.suffix.lower() == ".png" else path.with_suffix(".png")
 
 
-def finish_screenshot(window: MainWindow, summary: RunSummary) -> None:
-    """After a `--screenshot` run: show the most anomalous slice, save, quit with a code."""
-    app = QApplication.instance()
-    if summary.failed or summary.cancelled:
-        window.exit_code = 1
-        QTimer.singleShot(0, lambda: app.exit(1))
-        return
-    window.jump_to_top_score()
-    path = window.screenshot_path
+def save_screenshot(widget: QWidget, path: Path) -> bool:
+    """PNG of the whole window as it is on screen; False when it could not be written."""
+    path = png_path(path)
+    return bool(path.parent.is_dir() and widget.grab().save(str(path), "PNG"))
 
-    def save_and_quit() -> None:
-        window.exit_code = 0 if save_screenshot(window, path) else 1
-        app.exit(window.exit_code)
 
-    QTimer.singleShot(SETTLE_MS, save_and_quit)
+class UnattendedScreenshot:
+    """`--screenshot PATH`: when the run ends, the most anomalous slice, a PNG, then exit
+    with a code (0 when the PNG was written)."""
+
+    def __init__(
+        self, widget: QWidget, path: Path, jump_to_top: Callable[[], None]
+    ) -> None:
+        self.widget, self.path, self.jump_to_top = widget, Path(path), jump_to_top
+        self.exit_code = 0
+
+    def fail(self) -> None:
+        self.exit_code = 1
+        QTimer.singleShot(0, lambda: QApplication.instance().exit(1))
+
+    def run_done(self, summary: RunSummary) -> None:
+        if summary.failed or summary.cancelled:
+            self.fail()
+            return
+        self.jump_to_top()
+        QTimer.singleShot(SETTLE_MS, self._save_and_quit)
+
+    def _save_and_quit(self) -> None:
+        self.exit_code = 0 if save_screenshot(self.widget, self.path) else 1
+        if self.exit_code:
+            print(strings.ERROR_SCREENSHOT.format(path=png_path(self.path)), file=sys.stderr)
+        QApplication.instance().exit(self.exit_code)

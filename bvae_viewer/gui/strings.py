@@ -5,10 +5,7 @@ from __future__ import annotations
 APP_TITLE = "bvae-viewer: research use only"
 WINDOW_TITLE_FILE = "{name} - bvae-viewer (research use only)"
 
-# The "original" panel is the input, whatever the model; the other five panels are named by
-# the loaded model's method (analysis.methods), so they change with the model.
-ORIGINAL_TITLE = "Original (T1ce)"
-ORIGINAL_TIP = "The preprocessed slice the model saw. Right-drag or Ctrl+drag: window/level."
+# The panels' titles and tips are the display spec's (analysis.display), shared with reports.
 
 MENU_FILE = "&File"
 MENU_VIEW = "&View"
@@ -26,6 +23,7 @@ ACT_QUIT = "&Quit"
 ACT_RADIOLOGICAL = "&Radiological orientation (patient's right on screen left)"
 ACT_RESET_VIEW = "Reset &zoom"
 ACT_AUTO_WL = "Auto &window/level"
+ACT_MASK_OUTLINE = "Brain &mask outline"
 ACT_CLEAR_CROSSHAIR = "&Clear crosshair"
 ACT_ABOUT = "&About"
 ACT_SHORTCUTS = "&Mouse and keys"
@@ -124,27 +122,32 @@ ABOUT_TEXT = (
     "nibabel, pydicom (BSD/MIT), SimpleITK (Apache-2.0), matplotlib (PSF-based), safetensors "
     "(Apache-2.0), platformdirs (MIT).</small>"
 )
-SHORTCUTS_TEXT = (
-    "<table>"
-    "<tr><td>Mouse wheel, Up/Down arrows</td><td>previous / next slice</td></tr>"
-    "<tr><td>Page Up / Page Down</td><td>10 slices</td></tr>"
-    "<tr><td>Home / End</td><td>first / last slice</td></tr>"
-    "<tr><td>Ctrl + wheel</td><td>zoom (all panels together)</td></tr>"
-    "<tr><td>Left-drag, middle-drag</td><td>pan</td></tr>"
-    "<tr><td>Left click</td><td>crosshair and pixel values</td></tr>"
-    "<tr><td>Right-drag or Ctrl + left-drag</td>"
-    "<td>window/level (left-right: width, up-down: level)</td></tr>"
-    "<tr><td>Double click</td><td>reset zoom</td></tr>"
-    "<tr><td>R</td><td>radiological / neurological</td></tr>"
-    "<tr><td>W</td><td>auto window/level</td></tr>"
-    "<tr><td>A / N / D</td><td>mark the slice abnormal / normal / defer it (the case, "
-    "while the Cases tab of a batch is in front)</td></tr>"
-    "<tr><td>J / K, or Down / Up in the queue</td><td>next / previous queue item</td></tr>"
-    "<tr><td>C</td><td>switch between the case queue and the slice queue of a batch</td></tr>"
-    "<tr><td>Ctrl+B</td><td>open a folder of cases as a batch</td></tr>"
-    "<tr><td>Ctrl+E</td><td>export a report</td></tr>"
-    "</table>"
+# Mouse and keys handled by the panels and the window's key handler (not by a command);
+# the help lists them, then every command's own shortcut (gui.actions.key_help_html).
+NAVIGATION_HELP = (
+    ("Mouse wheel, Up/Down arrows", "previous / next slice"),
+    ("Page Up / Page Down", "10 slices"),
+    ("Home / End", "first / last slice"),
+    ("Ctrl + wheel", "zoom (all panels together)"),
+    ("Left-drag, middle-drag", "pan"),
+    ("Left click", "crosshair and pixel values"),
+    ("Right-drag or Ctrl + left-drag", "window/level (left-right: width, up-down: level)"),
+    ("Double click", "reset zoom"),
+    ("Down / Up in a queue", "next / previous queue item"),
 )
+# What a command's key does, where its menu text does not say it well enough.
+KEY_HELP = {
+    "radiological": "radiological / neurological",
+    "abnormal": "mark the slice abnormal (the case, while the Cases tab of a batch is in front)",
+    "normal": "mark the slice normal (the case, while the Cases tab of a batch is in front)",
+    "defer": "defer the slice (the case, while the Cases tab of a batch is in front)",
+    "next": "next queue item",
+    "previous": "previous queue item",
+    "switch": "switch between the case queue and the slice queue of a batch",
+    "open_batch": "open a folder of cases as a batch",
+    "export": "export a report",
+    "shortcuts": "this list",
+}
 
 # --- review queue (left dock) -------------------------------------------------------------
 MENU_REVIEW = "Re&view"

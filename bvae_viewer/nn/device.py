@@ -35,3 +35,24 @@ def device_label(device: torch.device) -> str:
     if device.type == "cuda":
         return f"CUDA: {torch.cuda.get_device_name(device)}"
     return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def device_kind(device: torch.device) -> str:
+    """The compute stack the result cache keys on, e.g. 'cpu AVX2, 2 threads, torch 2.13.0'.
+
+    Results are bit-for-bit repeatable only on the same stack: CUDA kernels (cuDNN's choice
+    of algorithm, TF32, reduction order) round differently from the CPU's and from another
+    GPU model's, and even the CPU's thread count changes the order of sums (measured on the
+    bundled model: up to 9e-7 relative between 1 and 2 threads, a changed digit in
+    slices.csv). A hit must give what a fresh run here would, so all of it is in the key;
+    a machine keeps its stack from run to run, so the hits are not lost in practice.
+    """
+    stack = f"torch {torch.__version__}"
+    if device.type == "cuda":
+        return (
+            f"cuda {torch.cuda.get_device_name(device)}, {stack}, CUDA {torch.version.cuda}, "
+            f"cuDNN {torch.backends.cudnn.version()}, TF32 {torch.backends.cuda.matmul.allow_tf32}"
+            f"/{torch.backends.cudnn.allow_tf32}"
+        )
+    capability = torch.backends.cpu.get_cpu_capability()
+    return f"{device.type} {capability}, {torch.get_num_threads()} threads, {stack}"

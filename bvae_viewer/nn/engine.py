@@ -6,12 +6,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from bvae_viewer.analysis.maps import MapSet, SliceScores, score_slice
+from bvae_viewer.analysis.maps import MapSet, SliceResult, score_slice
 from bvae_viewer.data.preprocess import SliceStack
 from bvae_viewer.nn.bundle import Bundle
 from bvae_viewer.nn.device import choose_device, device_label
@@ -25,15 +24,6 @@ FIRST_BATCH = 1  # the slice on screen comes back alone, before the first full b
 
 class EngineError(Exception):
     """The engine cannot analyse the slices (said in one sentence)."""
-
-
-@dataclass(frozen=True)
-class SliceResult:
-    """One slice analysed: position in the SliceStack, its maps and its scores."""
-
-    position: int
-    maps: MapSet
-    scores: SliceScores
 
 
 def _is_oom(exc: BaseException) -> bool:

@@ -22,22 +22,23 @@ import numpy as np
 import torch
 
 from bvae_viewer.analysis.evaluation import paper
+from bvae_viewer.analysis.evaluation.data import EvalData, load_eval_data
+from bvae_viewer.analysis.evaluation.mvtec_data import load_mvtec_eval_data
 from bvae_viewer.analysis.evaluation.store import ResultStore
 from bvae_viewer.analysis.methods import BVAE, method_info
 from bvae_viewer.analysis.model_info import MODEL_JSON, ModelInfoError
-from bvae_viewer.data.brats import find_cases, synthetic_source
+from bvae_viewer.data.brats import find_cases
 from bvae_viewer.data.mvtec import is_mvtec_category
 from bvae_viewer.nn.bundle import Bundle, load_bundle
 from bvae_viewer.nn.device import choose_device, device_label
-from bvae_viewer.nn.evaluation.data import EvalCase, EvalData, load_eval_data
-from bvae_viewer.nn.evaluation.mvtec_data import load_mvtec_eval_data
+from bvae_viewer.nn.evaluation.groups import group_rows
 from bvae_viewer.nn.evaluation.preset import EvalPreset, get_preset
-from bvae_viewer.nn.evaluation.runs import RunContext, bundled_rows, group_rows
+from bvae_viewer.nn.evaluation.runs import RunContext
 from bvae_viewer.paths import model_dir as bundled_model_dir
 
 # Part of the signature that lets a rerun reuse finished rows: raise it whenever a change
 # (scoring, training, metrics) makes earlier rows incomparable with new ones.
-EVALUATION_VERSION = 1
+EVALUATION_VERSION = 2
 
 
 def _logger(start: float):
@@ -69,31 +70,6 @@ def _given_model(model_dir: Path, device: torch.device) -> tuple[Bundle | None, 
             f"the model at {model_dir} works at {size} px; 128 px slices cannot be pooled to it.",
         )
     return bundle, f"{bundle.info.name} ({bundle.info.short_hash}) from {model_dir}, {size} px."
-
-
-def _unseen_test_cases(bundle: Bundle, data: EvalData) -> tuple[list[EvalCase], str]:
-    """Test cases the given model neither trained nor calibrated on (model.json lists them).
-
-    Synthetic sets reuse their IDs under every seed: cases of a set made with another seed
-    than the model's training set are all unseen, whatever their IDs.
-    """
-    trained_on = bundle.info.training.get("data_source")
-    here = synthetic_source(data.root)
-    if trained_on and here and trained_on.get("seed") != here.get("seed"):
-        return list(data.test), (
-            f"The given model trained on synthetic seed {trained_on.get('seed')}; this "
-            f"data is seed {here.get('seed')}: every test case is new to it, IDs apart."
-        )
-    cases = bundle.info.training.get("cases", {})
-    seen = set(cases.get("train", [])) | set(cases.get("val", []))
-    unseen = [c for c in data.test if c.case_id not in seen]
-    dropped = len(data.test) - len(unseen)
-    if not dropped:
-        return unseen, ""
-    return unseen, (
-        f"{dropped} of {len(data.test)} test cases were excluded from the given model's rows: "
-        "model.json lists them among its training or validation cases."
-    )
 
 
 def _header(
@@ -217,23 +193,15 @@ def run_evaluate(
     status = "failed"
     try:
         with tempfile.TemporaryDirectory(prefix="bvae-evaluate-") as work:
-            ctx = RunContext(data, chosen, seed, dev, Path(work), log)
+            ctx = RunContext(data, chosen, seed, dev, Path(work), log, bundle, store.note)
             for i, group in enumerate(chosen.groups, 1):
                 log(f"[{i}/{len(chosen.groups)}] {group}")
                 if store.reuse(group) is not None:
                     log("  reused from an earlier run with the same settings")
                     continue
-                if group == "bundled":
-                    if bundle is None:
-                        continue
-                    test, note = _unseen_test_cases(bundle, data)
-                    if note:
-                        store.note(note)
-                    if not test:
-                        continue
-                    rows = bundled_rows(ctx, bundle, test)
-                else:
-                    rows = group_rows(ctx, group)
+                rows = group_rows(ctx, group)
+                if not rows:
+                    continue
                 store.add(group, rows)
                 for r in rows:
                     log("  " + _row_line(r.name, store.metrics["rows"][r.name]))

@@ -16,11 +16,11 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from bvae_viewer.analysis.evaluation.prob_unet_data import load_graded
 from bvae_viewer.analysis.methods import PROB_UNET, REVERSE_DISTILLATION
 from bvae_viewer.analysis.model_info import ModelInfo
 from bvae_viewer.data.brats import DatasetError, normal_slices
 from bvae_viewer.nn.device import choose_device
-from bvae_viewer.nn.evaluation.prob_unet_data import load_graded
 from bvae_viewer.nn.prob_unet import ProbUNetConfig
 from bvae_viewer.nn.prob_unet_train import LR_WARMUP_STEPS, SUPERVISED_WEIGHT, train_prob_unet
 from bvae_viewer.nn.rd_training import train_rd

@@ -30,17 +30,6 @@ LR_WARMUP_STEPS = 20
 LEARNING_RATE = 1e-3
 
 
-def pack_graders(masks: np.ndarray) -> np.ndarray:
-    """(n, N, S, S) binary masks -> (N, S, S) uint8 with bit g for grader g (n <= 8)."""
-    masks = np.asarray(masks)
-    if not 1 <= len(masks) <= 8:
-        raise ValueError("Between one and eight graders fit in a byte.")
-    out = np.zeros(masks.shape[1:], dtype=np.uint8)
-    for g, m in enumerate(masks):
-        out |= (np.asarray(m) > 0).astype(np.uint8) << g
-    return out
-
-
 def grader_mask(bits: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     """Grader g[i]'s mask of slice i: bits (B, S, S) uint8, g (B,) -> (B, S, S) float."""
     return ((bits.long() >> g.long().view(-1, 1, 1)) & 1).float()

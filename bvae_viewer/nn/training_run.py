@@ -39,8 +39,8 @@ from bvae_viewer.data.brats import (
 from bvae_viewer.nn.bundle import WEIGHTS_FILE, Bundle, load_bundle, save_bundle
 from bvae_viewer.nn.config import ModelConfig
 from bvae_viewer.nn.engine import InferenceEngine
-from bvae_viewer.nn.pipeline import validation_case
 from bvae_viewer.nn.train import TrainOptions, train_model
+from bvae_viewer.nn.validation import validation_case
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ from bvae_viewer.review.report_data import (
     wants_maps,
 )
 from bvae_viewer.review.report_html import CSS, TITLE, Block, render_html, report_blocks
-from bvae_viewer.review.report_images import PANELS
 from bvae_viewer.review.report_path import (
     REPORT_FORMATS,
     ReportError,
@@ -38,7 +37,6 @@ from bvae_viewer.review.report_tables import csv_rows, summary_dict
 __all__ = [
     "CSS",
     "MAX_THUMBNAIL_SLICES",
-    "PANELS",
     "REPORT_FORMATS",
     "RESEARCH_ONLY",
     "TITLE",

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bvae_viewer.analysis.display import panel_levels, panels
 from bvae_viewer.analysis.maps import SliceScores
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.review.deid import redact
@@ -25,9 +26,7 @@ from bvae_viewer.review.report_images import (
     colourbar_png,
     data_uri,
     map_png,
-    panel_levels,
     profile_png,
-    report_panels,
 )
 from bvae_viewer.review.store import DecisionRecord
 
@@ -277,8 +276,8 @@ def _table_block(data: ReportData, text: _Text) -> Block:
 def _legend_block(data: ReportData, text: _Text, shown: list[int], reported: int) -> Block:
     cells, ranges = [], []
     thumb = text.size(THUMB_PX)
-    for p in report_panels(data.method):
-        lo, hi = panel_levels(data, p)
+    for p in panels(data.method):
+        lo, hi = panel_levels(p, data.map_levels)
         cells.append(
             f"<td align='center' width='{thumb}'><b>{p.title}</b><br>"
             f"<img src='{data_uri(colourbar_png(p.cmap))}' width='{thumb}' "
@@ -312,13 +311,13 @@ def _slice_block(data: ReportData, index: int, s: SliceScores, d: Decision, text
     maps = data.maps[index]
     pol = data.result.policy
     images, thumb = "", text.size(THUMB_PX)
-    panels = report_panels(data.method)
-    for p in panels:
-        png = map_png(maps, p, panel_levels(data, p), data.radiological)
+    shown = panels(data.method)
+    for p in shown:
+        png = map_png(maps, p, panel_levels(p, data.map_levels), data.radiological)
         images += (
             f"<td align='center'><img src='{data_uri(png)}' width='{thumb}' height='{thumb}'></td>"
         )
-    captions = "".join(f"<td align='center' class='caption'>{p.title}</td>" for p in panels)
+    captions = "".join(f"<td align='center' class='caption'>{p.title}</td>" for p in shown)
     own = pol.decide_slice(s)
     why = "" if own == d else f" (on its own: {own.value})"
     return Block(
@@ -335,15 +334,14 @@ def _slice_block(data: ReportData, index: int, s: SliceScores, d: Decision, text
     )
 
 
-def _glossary_block() -> Block:
+def _glossary_block(data: ReportData) -> Block:
+    maps = " ".join(
+        f"<b>{html.escape(p.title)}</b>: {html.escape(p.tip)}" for p in panels(data.method)[1:]
+    )
     return Block(
         "<h2>How to read this report</h2><p class='small'>"
-        "<b>Reconstruction</b>: the slice as the model, which has learnt only healthy anatomy, "
-        "redraws it (the mean of its samples). <b>Error</b>: squared difference between the "
-        "slice and its reconstruction. <b>Aleatoric</b> uncertainty: the noise the model "
-        "expects in the image itself; <b>epistemic</b>: disagreement between its samples, i.e. "
-        "how unsure the model is; <b>total</b>: their sum. The <b>anomaly score</b> combines the "
-        "error with the error divided by the total uncertainty, averaged over brain pixels. A "
+        f"{maps} The <b>anomaly score</b> combines the error with the error divided by the "
+        "total uncertainty, over brain pixels. A "
         "slice is <b>flagged</b> above the score threshold and sent to <b>review</b> above the "
         "uncertainty threshold or when the scan looks unlike the training data; review takes "
         "precedence, so the model never clears what it is unsure about.</p>"
@@ -371,7 +369,7 @@ def report_blocks(
     if shown:
         blocks.append(_legend_block(data, text, shown, len(reported)))
         blocks += [_slice_block(data, i, *decisions[i], text) for i in shown]
-    blocks.append(_glossary_block())
+    blocks.append(_glossary_block(data))
     return blocks
 
 

@@ -5,21 +5,14 @@ from __future__ import annotations
 import base64
 import io
 import math
-from dataclasses import dataclass, replace
 
 import matplotlib.image as mpimg
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from bvae_viewer.analysis.display import Panel
 from bvae_viewer.analysis.maps import MapSet
-from bvae_viewer.analysis.methods import (
-    BVAE,
-    PROB_UNET,
-    REVERSE_DISTILLATION,
-    UnknownMethodError,
-    method_info,
-)
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.review.report_data import ReportData, reported_slices
 
@@ -27,65 +20,8 @@ FLAGGED_COLOUR = "#b03a2e"
 REVIEW_COLOUR = "#b9770e"
 
 
-@dataclass(frozen=True)
-class Panel:
-    title: str
-    key: str  # MapSet attribute ("total" is its property)
-    cmap: str
-    unit: str
-
-
-# The window's order and colour maps, so a report looks like what the reader saw; the
-# titles below are the Bayesian VAE's (report_panels names them for other methods).
-PANELS = (
-    Panel("Original", "original", "gray", "intensity"),
-    Panel("Reconstruction", "reconstruction", "gray", "intensity"),
-    Panel("Error", "error", "inferno", "squared error"),
-    Panel("Aleatoric", "aleatoric", "viridis", "uncertainty"),
-    Panel("Epistemic", "epistemic", "viridis", "uncertainty"),
-    Panel("Total", "total", "viridis", "uncertainty"),
-)
-# What the error map measures, for methods whose "error" is not a squared difference.
-_ERROR_UNITS = {REVERSE_DISTILLATION: "1 - cosine", PROB_UNET: "probability"}
-
-
-def report_panels(method: str) -> tuple[Panel, ...]:
-    """PANELS titled as the window titles them for this model's method."""
-    if method == BVAE:
-        return PANELS
-    try:
-        titles = method_info(method).panel_titles
-    except UnknownMethodError:
-        return PANELS
-    unit = _ERROR_UNITS.get(method, "score")
-    return tuple(
-        replace(
-            p,
-            title=titles.get(p.key, p.title),
-            # Neither RD's anomaly map nor the U-Net's probability is an intensity.
-            cmap="inferno" if p.key == "reconstruction" else p.cmap,
-            unit=unit if p.key in ("reconstruction", "error") else p.unit,
-        )
-        for p in PANELS
-    )
-
-
-_IMAGE_LEVELS = (0.0, 1.0)  # the preprocessed input and its reconstruction are in [0, 1]
-
-
 def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-def panel_levels(data: ReportData, panel: Panel) -> tuple[float, float]:
-    """The display range of a panel: the caller's, else this report's own maximum."""
-    if panel.cmap == "gray":
-        return _IMAGE_LEVELS
-    given = data.map_levels.get(panel.key)
-    if given is not None and all(math.isfinite(v) for v in given) and given[1] > given[0]:
-        return float(given[0]), float(given[1])
-    peak = max((float(np.max(getattr(m, panel.key))) for m in data.maps.values()), default=0.0)
-    return 0.0, peak if peak > 0 and math.isfinite(peak) else 1.0
 
 
 def map_png(maps: MapSet, panel: Panel, levels: tuple[float, float], radiological: bool) -> bytes:
@@ -97,7 +33,7 @@ def map_png(maps: MapSet, panel: Panel, levels: tuple[float, float], radiologica
     image = np.nan_to_num(np.asarray(getattr(maps, panel.key), dtype=np.float32))
     lo, hi = levels
     rgba = colormaps[panel.cmap](np.clip((image - lo) / (hi - lo), 0.0, 1.0))
-    if panel.cmap != "gray":
+    if not panel.image:
         rgba[~np.asarray(maps.brain_mask, dtype=bool)] = (0.0, 0.0, 0.0, 1.0)
     if radiological:
         rgba = rgba[:, ::-1]  # column 0 is the patient's left

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from bvae_viewer.analysis.calibrate import TARGET_REVIEW_RATE, UNCERTAINTY_REVIEW_RATE
 from bvae_viewer.analysis.evaluation.report import render_report
 from bvae_viewer.analysis.evaluation.slices import (
     OperatingPoint,
@@ -56,7 +57,12 @@ def test_operating_point_follows_the_app_calibration_rules():
     assert op.source == "validation" and 0.0 <= op.alpha <= 1.0
     normal = val.anomaly_score(op.alpha)[~val.labels]
     assert (normal <= op.score_threshold).mean() == pytest.approx(0.97, abs=0.002)
-    assert (val.unc_total > op.uncertainty_threshold).mean() == pytest.approx(0.05, abs=0.002)
+    # The app's rule (analysis.calibrate): the uncertainty sends 1 %, the band around the
+    # score threshold fills the review share up to 5 %.
+    assert (val.unc_total > op.uncertainty_threshold).mean() == pytest.approx(
+        UNCERTAINTY_REVIEW_RATE, abs=0.002
+    )
+    assert op.reviewed(val).mean() == pytest.approx(TARGET_REVIEW_RATE, abs=0.002)
     fixed = fit_operating_point(val, alpha=1.0)
     assert fixed.alpha == 1.0
     expected = slice_metrics(val.labels, val.recon_error)["best_threshold"]

@@ -20,7 +20,9 @@ from bvae_viewer.nn.bundle import load_bundle, save_bundle
 from bvae_viewer.nn.config import ModelConfig
 from bvae_viewer.nn.engine import InferenceEngine
 from bvae_viewer.nn.network import build_network
-from bvae_viewer.nn.pipeline import analyze_loaded, cache_key_for, load_case
+from bvae_viewer.pipeline.analyze import analyze_loaded
+from bvae_viewer.pipeline.case import load_case
+from bvae_viewer.pipeline.run import cache_key_for
 from tests.cli.test_cli import run_cli
 from tests.volumes import brain_phantom, write_nifti
 
@@ -115,19 +117,19 @@ def test_the_key_follows_the_model_and_the_volume(tmp_path, nifti, untrained_mod
     loaded = load_case(nifti)
     bundle = load_bundle(untrained_model)
     engine = InferenceEngine(bundle, device="cpu", samples=2)
-    key = cache_key_for(loaded.stack, loaded.case_hash, bundle, engine)
+    key = cache_key_for(loaded.stack, loaded.fingerprint, engine)
     assert key.model_sha256 == read_model_info(untrained_model).sha256
     assert key.samples == 2 and key.seed == 0 and key.device_kind.startswith("cpu")
-    other_k = cache_key_for(loaded.stack, loaded.case_hash, bundle,
+    other_k = cache_key_for(loaded.stack, loaded.fingerprint,
                             InferenceEngine(bundle, device="cpu", samples=3))
     image, _ = brain_phantom(shape=(64, 72, 30), seed=1)
     other_volume = load_case(write_nifti(tmp_path / "other.nii.gz", image))
-    other_content = cache_key_for(other_volume.stack, other_volume.case_hash, bundle, engine)
+    other_content = cache_key_for(other_volume.stack, other_volume.fingerprint, engine)
     torch.manual_seed(1)
     retrained = tmp_path / "retrained"
     save_bundle(build_network(ModelConfig.fast()).eval(), bundle.info, retrained)
     other_bundle = load_bundle(retrained)
-    other_model = cache_key_for(loaded.stack, loaded.case_hash, other_bundle,
+    other_model = cache_key_for(loaded.stack, loaded.fingerprint,
                                 InferenceEngine(other_bundle, device="cpu", samples=2))
     digests = {k.digest for k in (key, other_k, other_content, other_model)}
     assert len(digests) == 4

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from bvae_viewer import paths
-from bvae_viewer.gui.panels_grid import PANELS, panel_image
+from bvae_viewer.analysis.display import PANELS, panel_image
 from bvae_viewer.gui.queue_items import queue_items
 from bvae_viewer.io import VolumeError, load_volume
 from bvae_viewer.review.batch import CaseStatus
@@ -31,7 +31,7 @@ def batch_folder(tmp_path_factory):
 
 def open_batch_and_wait(qtbot, window, folder):
     with qtbot.waitSignal(window.batch.batch_done, timeout=BATCH_TIMEOUT_MS) as blocker:
-        assert window.open_batch(folder)
+        assert window.opener.open_batch(folder)
     return blocker.args[0]
 
 
@@ -62,7 +62,7 @@ def slot_of(window, name: str):
 def stored_case(window, name: str):
     slot = slot_of(window, name)
     with ReviewStore(paths.data_dir() / DB_NAME) as store:
-        return store.case_decision(slot.loaded.fingerprint, window.bundle.info.sha256)
+        return store.case_decision(slot.loaded.fingerprint, window.doc.bundle.info.sha256)
 
 
 def test_batch_queue_triage_store_and_resume(qtbot, make_window, batch_folder, engine_runs):
@@ -104,9 +104,9 @@ def test_batch_queue_triage_store_and_resume(qtbot, make_window, batch_folder, e
     panel.list.setFocus()
     QTest.keyClick(panel.list, Qt.Key.Key_Home)
     first = slot_of(window, listed[0]["Case"])
-    assert window.case is first.analysed.case
-    assert all(a is b for a, b in zip(window.results, first.analysed.results, strict=True))
-    assert window.case_result.case.decision.value == listed[0]["Model"]
+    assert window.doc.case is first.analysed.case
+    assert all(a is b for a, b in zip(window.doc.results, first.analysed.results, strict=True))
+    assert window.doc.case_result.case.decision.value == listed[0]["Model"]
     QTest.keyClick(panel.list, Qt.Key.Key_A)  # abnormal, then the next case
     assert panel.list.currentItem().text(0) == listed[1]["Case"]
     if listed[1]["Model"] == "unreadable":
@@ -131,7 +131,7 @@ def test_batch_queue_triage_store_and_resume(qtbot, make_window, batch_folder, e
         assert record.item_kind == "case" and record.reviewer == "dr-batch"
         assert record.model_decision == model_said[name]
         assert (record.score_threshold, record.uncertainty_threshold) == pytest.approx(
-            window.thresholds()
+            window.doc.thresholds()
         )
     assert stored_case(window, second).note == "compare with prior"
     shown = {r["Case"]: r["Reviewer"] for r in rows(window)}
@@ -165,25 +165,26 @@ def test_opening_a_case_shows_the_batch_maps_without_inference(
         Qt.KeyboardModifier.NoModifier,
         rect.center(),
     )
-    assert window.case is slot.analysed.case and window.worker is None
+    assert window.doc.case is slot.analysed.case and window.analysis.worker is None
     assert len(engine_runs) == runs
 
     # What the six panels show is what the engine computes for this stack (same seed, K).
-    reference = engine_maps(paths.model_dir(), window.case.stack)
-    for index in (window.state.slice, int(np.argmax(window.case.stack.brain_fraction)) - 2):
+    reference = engine_maps(paths.model_dir(), window.doc.case.stack)
+    for index in (window.state.slice, int(np.argmax(window.doc.case.stack.brain_fraction)) - 2):
         window.state.set_slice(index)
         for spec in PANELS:
             np.testing.assert_allclose(
                 window.grid.panels[spec.key].shown(),
-                panel_image(reference[index].maps, spec.key),
+                panel_image(reference[index].maps, spec),
                 rtol=1e-4,
                 atol=1e-6,
                 err_msg=spec.key,
             )
     # The case's slice queue is there as for any opened volume, and its case call agrees.
-    brain = [r for r in window.results if not r.scores.empty]
-    assert len(queue_items(window.results, window.decisions, window.review.reviewed)) == len(brain)
-    assert window.case_result.case.decision == slot.decision.decision
+    brain = [r for r in window.doc.results if not r.scores.empty]
+    d = window.doc
+    assert len(queue_items(d.results, d.decisions, d.reviewed)) == len(brain)
+    assert window.doc.case_result.case.decision == slot.decision.decision
 
 
 def test_a_stopped_batch_case_is_analysed_by_the_window_once(
@@ -192,7 +193,7 @@ def test_a_stopped_batch_case_is_analysed_by_the_window_once(
     window = make_window(paths.model_dir())
     batch = window.batch
     with qtbot.waitSignal(batch.batch_done, timeout=BATCH_TIMEOUT_MS) as blocker:
-        assert window.open_batch(batch_folder)
+        assert window.opener.open_batch(batch_folder)
         # Stop as soon as the first case is analysed: the rest stay "not analysed".
         qtbot.waitUntil(lambda: any(s.analysed for s in batch.slots), timeout=BATCH_TIMEOUT_MS)
         qtbot.mouseClick(batch.panel.stop_button, Qt.MouseButton.LeftButton)
@@ -203,12 +204,12 @@ def test_a_stopped_batch_case_is_analysed_by_the_window_once(
     runs = len(engine_runs)
 
     # Selecting it analyses it in the window (streaming as usual); the batch keeps the result.
-    with qtbot.waitSignal(window.analysis_done, timeout=BATCH_TIMEOUT_MS):
+    with qtbot.waitSignal(window.analysis.done, timeout=BATCH_TIMEOUT_MS):
         batch.choose(batch.slots.index(target))
     assert len(engine_runs) == runs + 1
-    assert target.status == CaseStatus.DONE and target.analysed.case is window.case
+    assert target.status == CaseStatus.DONE and target.analysed.case is window.doc.case
     other = next(s for s in batch.slots if s.analysed is not None and s is not target)
     batch.choose(batch.slots.index(other))
     batch.choose(batch.slots.index(target))
-    assert window.case is target.analysed.case and len(engine_runs) == runs + 1
+    assert window.doc.case is target.analysed.case and len(engine_runs) == runs + 1
     assert any(r["Case"] == target.case.name and r["Model"] in GROUPS for r in rows(window))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from bvae_viewer.data.frontend import prepare_input
-from bvae_viewer.gui.frontend_view import ACTION_TEXT, frontend_html
+from bvae_viewer.gui import strings
+from bvae_viewer.gui.frontend_view import frontend_html
 from bvae_viewer.io.volume import Volume, VolumeMetadata
 from tests.volumes import brain_phantom
 
@@ -13,17 +14,20 @@ RUN_TIMEOUT_MS = 120_000
 
 
 def test_outline_follows_the_slice_and_toggles(qtbot, window, volume_path):
-    with qtbot.waitSignal(window.analysis_done, timeout=RUN_TIMEOUT_MS):
-        window.open_path(volume_path)
+    with qtbot.waitSignal(window.analysis.done, timeout=RUN_TIMEOUT_MS):
+        window.opener.open_path(volume_path)
     outline = window.mask_outline
     index = window.state.slice
-    assert window.case.stack.masks[index].any()
+    assert window.doc.case.stack.masks[index].any()
     assert outline.curve.data is not None
-    assert np.array_equal(outline.curve.data > 0.5, window.case.stack.masks[index])
+    assert np.array_equal(outline.curve.data > 0.5, window.doc.case.stack.masks[index])
     assert outline.visible
-    assert ACTION_TEXT in [a.text() for a in window.findChildren(type(outline.action))]
-    outline.action.trigger()
+    action = window.controls.actions["mask_outline"]
+    assert action.text() == strings.ACT_MASK_OUTLINE and action.shortcut().toString() == "M"
+    action.trigger()
     assert not outline.visible
+    action.trigger()
+    assert outline.visible
     # Slice details name the front end: this stripped phantom skipped it.
     assert "Preprocessing" in window.info.text() and "analysed as given" in window.info.text()
 

@@ -12,9 +12,9 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from bvae_viewer import paths
+from bvae_viewer.analysis.display import ORIGINAL_TIP, ORIGINAL_TITLE
 from bvae_viewer.analysis.methods import METHODS, REVERSE_DISTILLATION
 from bvae_viewer.analysis.model_info import ModelInfo, read_model_info
-from bvae_viewer.gui import strings
 from bvae_viewer.gui.map_names import panel_tips, panel_titles, score_rows
 from bvae_viewer.gui.settings import GuiSettings
 from bvae_viewer.nn.bundle import WEIGHTS_FILE
@@ -32,7 +32,7 @@ def bundled_copy(tmp_path) -> Path:
 
 def switch_and_wait(qtbot, window, folder: Path):
     """Choose a model folder; returns the RunSummary of the re-analysis of the open case."""
-    with qtbot.waitSignal(window.analysis_done, timeout=RUN_TIMEOUT_MS) as blocker:
+    with qtbot.waitSignal(window.analysis.done, timeout=RUN_TIMEOUT_MS) as blocker:
         window.models.switch_to(folder)
     return blocker.args[0]
 
@@ -46,16 +46,16 @@ def rd_info() -> ModelInfo:
 def test_the_maps_are_named_after_the_method(window):
     rd = METHODS[REVERSE_DISTILLATION]
     titles = panel_titles(rd_info())
-    assert titles == {"original": strings.ORIGINAL_TITLE, **rd.panel_titles}
+    assert titles == {"original": ORIGINAL_TITLE, **rd.panel_titles}
     assert panel_tips(rd_info())["epistemic"] == rd.panel_tips["epistemic"]
     assert dict(score_rows(rd_info()))["recon_error"] == rd.panel_titles["error"]
 
     vae = window.grid.titles()  # before any model is loaded: the Bayesian VAE's words
     assert vae["reconstruction"] == "Reconstruction" and vae["error"] == "Reconstruction error"
-    window.show_model(rd_info())
+    window.doc.show_model(rd_info())
     assert window.grid.titles() == titles
     assert window.grid.panels["aleatoric"].toolTip() == rd.panel_tips["aleatoric"]
-    assert window.grid.panels["original"].toolTip() == strings.ORIGINAL_TIP
+    assert window.grid.panels["original"].toolTip() == ORIGINAL_TIP
     combo = window.controls.overlay_combo
     assert combo.itemText(combo.findData("error")) == rd.panel_titles["error"]
     assert dict(window.info.rows)["recon_error"] == rd.panel_titles["error"]
@@ -68,7 +68,8 @@ def test_the_maps_are_named_after_the_method(window):
     window.state.set_window(0.1, 0.2)
     assert recon.colorbar.levels() != (0.1, 0.2)
     # An unknown method (a newer model.json) keeps the window usable with the VAE's words.
-    window.show_model(ModelInfo(name="x", config={}, weights_file="", sha256="0" * 64, method="?"))
+    unknown = ModelInfo(name="x", config={}, weights_file="", sha256="0" * 64, method="?")
+    window.doc.show_model(unknown)
     assert window.grid.titles() == vae
     assert recon.follows_window  # back to the VAE's image
 
@@ -78,19 +79,19 @@ def test_switching_reanalyses_keeps_decisions_with_their_model_and_is_remembered
 ):
     window = make_window(model_dir)  # the untrained test model, then the bundled one
     open_and_wait(qtbot, window, volume_path)
-    first_sha = window.bundle.info.sha256
+    first_sha = window.doc.bundle.info.sha256
     assert window.review.decide("abnormal") is not None
     assert len(engine_runs) == 1
 
     summary = switch_and_wait(qtbot, window, bundled_copy)
     assert not summary.failed and not summary.from_cache
     assert len(engine_runs) == 2  # the open case, analysed again by the new model
-    assert window.model_dir == bundled_copy
-    assert window.bundle.info.sha256 == read_model_info(paths.model_dir()).sha256
-    assert window.case.source == volume_path
-    assert window.bundle.info.short_hash in window.model_label.text()
+    assert window.doc.model_dir == bundled_copy
+    assert window.doc.bundle.info.sha256 == read_model_info(paths.model_dir()).sha256
+    assert window.doc.case.source == volume_path
+    assert window.doc.bundle.info.short_hash in window.model_label.text()
     # Decisions stay with the model they were made with; the reader is told they exist.
-    assert window.review.reviewed == {}
+    assert window.doc.reviewed == {}
     note = window.review.queue.other_models
     assert not note.isHidden() and "1 earlier decision" in note.text()
     assert "untrained-test" in note.text()
@@ -104,16 +105,16 @@ def test_switching_reanalyses_keeps_decisions_with_their_model_and_is_remembered
     # Back to the first model: from the result cache, and its decision is shown again.
     summary = switch_and_wait(qtbot, window, model_dir)
     assert summary.from_cache and len(engine_runs) == 2
-    assert window.bundle.info.sha256 == first_sha
-    assert len(window.review.reviewed) == 1 and note.isHidden()
+    assert window.doc.bundle.info.sha256 == first_sha
+    assert len(window.doc.reviewed) == 1 and note.isHidden()
 
     # A batch opened now runs the model in use.
     switch_and_wait(qtbot, window, bundled_copy)
     folder = bundled_copy.parent / "batch"
     folder.mkdir()
     shutil.copy(volume_path, folder / "one_t1ce.nii.gz")
-    assert window.open_batch(folder)
-    assert window.batch.worker.bundle is window.bundle
+    assert window.opener.open_batch(folder)
+    assert window.batch.worker.bundle is window.doc.bundle
     with qtbot.waitSignal(window.batch.batch_done, timeout=RUN_TIMEOUT_MS):
         window.batch.stop()
 
@@ -121,8 +122,8 @@ def test_switching_reanalyses_keeps_decisions_with_their_model_and_is_remembered
     window.close()
     again = make_window(None)
     qtbot.waitUntil(lambda: not again.models.busy(), timeout=LOAD_TIMEOUT_MS)
-    assert again.model_dir == bundled_copy.resolve()
-    assert again.bundle is not None and not again.models.notice
+    assert again.doc.model_dir == bundled_copy.resolve()
+    assert again.doc.bundle is not None and not again.models.notice
 
 
 def damage_json(folder: Path) -> None:
@@ -140,7 +141,7 @@ def test_a_broken_model_folder_is_refused_and_the_model_stays(
     qtbot, window, model_dir, bundled_copy, volume_path, engine_runs, damage
 ):
     open_and_wait(qtbot, window, volume_path)
-    before = window.bundle
+    before = window.doc.bundle
     damage(bundled_copy)
     with qtbot.waitSignal(window.models.load_failed, timeout=LOAD_TIMEOUT_MS) as blocker:
         window.models.switch_to(bundled_copy)
@@ -149,7 +150,7 @@ def test_a_broken_model_folder_is_refused_and_the_model_stays(
     assert isinstance(box, QMessageBox) and box.isVisible() and box.text() == message
     assert "\n" not in message and message.count(". ") <= 1, message
     box.accept()
-    assert window.bundle is before and window.model_dir == model_dir
+    assert window.doc.bundle is before and window.doc.model_dir == model_dir
     assert window.settings.model_folder() is None  # nothing saved
     assert len(engine_runs) == 1  # nothing analysed again
 
@@ -161,7 +162,7 @@ def test_a_saved_model_that_cannot_be_used_falls_back_to_the_bundled_one(
     settings.set_model_folder(tmp_path / "vanished")
     settings.sync()
     window = make_window(None)
-    assert window.model_dir == paths.model_dir()
+    assert window.doc.model_dir == paths.model_dir()
     assert "vanished" in window.models.notice and "bundled" in window.models.notice
     assert window.statusBar().currentMessage() == window.models.notice
     assert window.settings.model_folder() is None  # next start: the bundled one, silently
@@ -173,7 +174,7 @@ def test_a_saved_model_that_cannot_be_used_falls_back_to_the_bundled_one(
     settings.sync()
     window = make_window(None)
     qtbot.waitUntil(lambda: not window.models.busy(), timeout=LOAD_TIMEOUT_MS)
-    assert window.model_dir == paths.model_dir() and window.bundle is None
+    assert window.doc.model_dir == paths.model_dir() and window.doc.bundle is None
     assert "bundled" in window.statusBar().currentMessage()
     assert window.error_box is None  # a start-up fall back is said, not a dialog
 
@@ -185,6 +186,6 @@ def test_model_on_the_command_line_overrides_the_saved_choice(
     settings.set_model_folder(bundled_copy)
     settings.sync()
     window = make_window(model_dir)  # as `bvae-viewer gui --model DIR`
-    assert window.model_dir == model_dir and not window.models.busy()
+    assert window.doc.model_dir == model_dir and not window.models.busy()
     window.close()
     assert GuiSettings(tmp_path / "gui.ini").model_folder() == bundled_copy.resolve()

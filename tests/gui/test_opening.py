@@ -35,22 +35,22 @@ def drop(window, urls: list[QUrl]) -> bool:
 
 
 def test_drop_then_recent_menu_then_settings_survive(qtbot, window, volume_path, tmp_path):
-    with qtbot.waitSignal(window.analysis_done, timeout=RUN_TIMEOUT_MS) as blocker:
+    with qtbot.waitSignal(window.analysis.done, timeout=RUN_TIMEOUT_MS) as blocker:
         assert drop(window, [QUrl.fromLocalFile(str(volume_path))])
     assert not blocker.args[0].failed
-    assert window.case.source == volume_path
+    assert window.doc.case.source == volume_path
     assert volume_path.name in window.windowTitle()
 
     recent = window.controls.recent_menu.actions()
     assert recent and recent[0].text() == str(volume_path.resolve())
-    with qtbot.waitSignal(window.analysis_done, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.analysis.done, timeout=RUN_TIMEOUT_MS):
         recent[0].trigger()
-    assert window.case.source == volume_path.resolve()
+    assert window.doc.case.source == volume_path.resolve()
 
     # A drop of something that is not a file says so, and changes nothing.
-    case = window.case
+    case = window.doc.case
     assert drop(window, [QUrl("https://example.org/scan.nii.gz")])
-    assert window.last_error and window.case is case
+    assert window.last_error and window.doc.case is case
     window.error_box.accept()
 
     window.controls.radiological.trigger()  # to neurological

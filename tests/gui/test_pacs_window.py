@@ -102,12 +102,12 @@ def test_worklist_open_analyse_and_send(qtbot, make_window, orthanc, studies, tm
     _select(dialog, chest["StudyInstanceUID"])
     dialog.open_selected()
     _finished(qtbot, dialog)
-    assert "no brain MR series" in dialog.status.text() and window.case is None
+    assert "no brain MR series" in dialog.status.text() and window.doc.case is None
 
     _select(dialog, brain["StudyInstanceUID"])
-    with qtbot.waitSignal(window.analysis_done, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.analysis.done, timeout=TIMEOUT_MS):
         dialog.open_selected()
-    assert window.case is not None and window.case_result is not None
+    assert window.doc.case is not None and window.doc.case_result is not None
     dialog.close()
 
     task = send_results(window, confirm=False)
@@ -202,7 +202,7 @@ def test_cancel_stops_the_pull_and_keeps_nothing(qtbot, window, orthanc, studies
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)  # before any image
     _finished(qtbot, dialog)
     assert dialog.status.text() == "The transfer was cancelled; nothing was kept."
-    assert not dialog.progress.isVisibleTo(dialog) and window.case is None
+    assert not dialog.progress.isVisibleTo(dialog) and window.doc.case is None
     pulled = series_folder("x").parent
     assert not pulled.exists() or list(pulled.iterdir()) == []
     dialog.close()

@@ -11,9 +11,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from bvae_viewer.analysis.display import PANELS, panel_image
 from bvae_viewer.analysis.maps import SliceScores
 from bvae_viewer.analysis.triage import Decision, TriagePolicy
-from bvae_viewer.gui.panels_grid import panel_image
 from bvae_viewer.gui.queue_items import (
     ValidationSlices,
     case_coverage,
@@ -30,11 +30,12 @@ from bvae_viewer.review.store import DB_NAME, ReviewStore
 from tests.gui.test_review_window import open_and_wait
 
 pytestmark = pytest.mark.gui
+BY_KEY = {p.key: p for p in PANELS}
 
 
 def brain_scores(window, field: str) -> np.ndarray:
     return np.array(
-        [getattr(r.scores, field) for r in window.results if not r.scores.empty], dtype=float
+        [getattr(r.scores, field) for r in window.doc.results if not r.scores.empty], dtype=float
     )
 
 
@@ -53,7 +54,7 @@ def split_thresholds(qtbot, window) -> tuple[float, float]:
     unc = float(np.quantile(brain_scores(window, "unc_total"), 0.3))
     type_threshold(qtbot, panel.score_box, score)
     type_threshold(qtbot, panel.unc_box, unc)
-    return window.thresholds()
+    return window.doc.thresholds()
 
 
 def stored(case_hash: str, model_sha: str) -> dict:
@@ -73,7 +74,7 @@ def test_keyboard_triage_lands_in_the_store_and_resumes(
     assert queue.filter_kind == "review"  # the default: what the model is unsure about
     listed = queue.shown_positions()
     assert len(listed) >= 3, "too few slices went to review at these thresholds"
-    assert all(window.decisions[p] == Decision.REVIEW for p in listed)
+    assert all(window.doc.decisions[p] == Decision.REVIEW for p in listed)
     queue.reviewer_edit.setText("dr-test")
     queue.reviewer_edit.editingFinished.emit()
 
@@ -83,7 +84,8 @@ def test_keyboard_triage_lands_in_the_store_and_resumes(
     first = listed[0]
     assert window.state.slice == first
     np.testing.assert_array_equal(
-        window.grid.panels["error"].shown(), panel_image(window.results[first].maps, "error")
+        window.grid.panels["error"].shown(),
+        panel_image(window.doc.results[first].maps, BY_KEY["error"]),
     )
     QTest.keyClick(queue.list, Qt.Key.Key_A)  # abnormal, then on to the next item
     assert window.state.slice == listed[1]
@@ -94,8 +96,8 @@ def test_keyboard_triage_lands_in_the_store_and_resumes(
     assert window.state.slice == listed[2]
     QTest.keyClick(queue.list, Qt.Key.Key_D)
 
-    case = window.case
-    sha = window.bundle.info.sha256
+    case = window.doc.case
+    sha = window.doc.bundle.info.sha256
     index = {p: int(case.stack.slice_index[p]) for p in listed[:3]}
     records = stored(case.fingerprint, sha)
     assert {k: r.decision.value for k, r in records.items()} == {
@@ -119,8 +121,8 @@ def test_keyboard_triage_lands_in_the_store_and_resumes(
     shutil.copy(volume_path, copy)
     again = make_window(model_dir)
     open_and_wait(qtbot, again, copy)
-    assert again.case.fingerprint == case.fingerprint
-    assert again.thresholds() == pytest.approx((score_t, unc_t))  # resumed, not calibrated
+    assert again.doc.case.fingerprint == case.fingerprint
+    assert again.doc.thresholds() == pytest.approx((score_t, unc_t))  # resumed, not calibrated
     decided = {r.slice_index: r.reviewer for r in queue_items_of(again) if r.reviewer}
     assert {k: v.decision.value for k, v in decided.items()} == {
         index[listed[0]]: "abnormal",
@@ -147,13 +149,13 @@ def test_keyboard_triage_lands_in_the_store_and_resumes(
     (recalibrated / "model.json").write_text(json.dumps(info))
     third = make_window(recalibrated)
     open_and_wait(qtbot, third, copy)
-    assert third.bundle.info.sha256 == sha
-    assert third.thresholds() != pytest.approx((score_t, unc_t))  # not resumed
+    assert third.doc.bundle.info.sha256 == sha
+    assert third.doc.thresholds() != pytest.approx((score_t, unc_t))  # not resumed
     assert len(stored(case.fingerprint, sha)) == 3  # the decisions stay with the weights
 
 
 def queue_items_of(window):
-    return queue_items(window.results, window.decisions, window.review.reviewed)
+    return queue_items(window.doc.results, window.doc.decisions, window.doc.reviewed)
 
 
 def test_thresholds_retriage_without_running_the_model(
@@ -171,49 +173,50 @@ def test_thresholds_retriage_without_running_the_model(
     open_and_wait(qtbot, window, volume_path)
     assert len(runs) == 1
     panel = window.review.thresholds
-    cal = window.bundle.info.calibration
+    cal = window.doc.bundle.info.calibration
     assert panel.thresholds() == (cal.score_threshold, cal.uncertainty_threshold)
-    results_before = list(window.results)
-    worker = window.worker
+    results_before = list(window.doc.results)
+    worker = window.analysis.worker
 
     # Everything flagged: a threshold under every score.
     low = float(brain_scores(window, "anomaly_score").min()) * 0.5
     type_threshold(qtbot, panel.score_box, low)
     type_threshold(qtbot, panel.unc_box, OFF)
-    counts = triage_counts(window.decisions)
+    counts = triage_counts(window.doc.decisions)
     brain = len(brain_scores(window, "anomaly_score"))
     assert counts[Decision.FLAGGED] == brain and counts[Decision.REVIEW] == 0
     assert f"<b>{brain}</b> flagged" in panel.counts_label.text()
-    assert window.thresholds()[0] == pytest.approx(low, rel=1e-5)
+    assert window.doc.thresholds()[0] == pytest.approx(low, rel=1e-5)
     line = window.profile._thresholds[id(window.profile.score_plot)]
-    assert line.value() == window.thresholds()[0]
+    assert line.value() == window.doc.thresholds()[0]
 
     # Now the uncertainty threshold at the median: about half go to review, review first.
     unc = brain_scores(window, "unc_total")
     type_threshold(qtbot, panel.unc_box, float(np.median(unc)))
-    counts = triage_counts(window.decisions)
-    expected_review = int((unc > window.thresholds()[1]).sum())
+    counts = triage_counts(window.doc.decisions)
+    expected_review = int((unc > window.doc.thresholds()[1]).sum())
     assert counts[Decision.REVIEW] == expected_review > 0
     assert counts[Decision.FLAGGED] == brain - expected_review
-    for r, d in zip(window.results, window.decisions, strict=True):
+    for r, d in zip(window.doc.results, window.doc.decisions, strict=True):
         if not r.scores.empty:
-            assert d == window.policy.decide_slice(r.scores)
-    coverage = case_coverage(window.decisions)
+            assert d == window.doc.policy.decide_slice(r.scores)
+    coverage = case_coverage(window.doc.decisions)
     assert f"{coverage.automatic} of {brain} brain slices" in panel.case_label.text()
     items = queue_items_of(window)
     assert items[0].model == Decision.REVIEW and items[-1].model == Decision.FLAGGED
     # The validation preview follows the thresholds too (model.json carries the slices).
-    expected = validation_preview(validation_slices(window.bundle.info.metrics), window.policy)
+    validation = validation_slices(window.doc.bundle.info.metrics)
+    expected = validation_preview(validation, window.doc.policy)
     assert f"the model decides {100 * expected.coverage:.0f} %" in panel.validation_label.text()
 
     # Back to calibrated with one click.
     qtbot.mouseClick(panel.reset_button, Qt.MouseButton.LeftButton)
-    assert window.thresholds() == (cal.score_threshold, cal.uncertainty_threshold)
+    assert window.doc.thresholds() == (cal.score_threshold, cal.uncertainty_threshold)
 
     # Not one more inference: same run, same result objects, no thread started.
     assert len(runs) == 1
-    assert window.worker is worker and not worker.isRunning()
-    assert all(a is b for a, b in zip(results_before, window.results, strict=True))
+    assert window.analysis.worker is worker and not worker.isRunning()
+    assert all(a is b for a, b in zip(results_before, window.doc.results, strict=True))
 
 
 def test_open_case_only_preview_says_so(qtbot, window, volume_path):
@@ -221,8 +224,8 @@ def test_open_case_only_preview_says_so(qtbot, window, volume_path):
     panel = window.review.thresholds
     assert "this case only" in panel.validation_label.text()
     # The untrained test model has no calibrated thresholds: shown as "off", all normal.
-    assert panel.score_box.text() == "off" and math.isinf(window.thresholds()[0])
-    counts = triage_counts(window.decisions)
+    assert panel.score_box.text() == "off" and math.isinf(window.doc.thresholds()[0])
+    counts = triage_counts(window.doc.decisions)
     assert counts[Decision.FLAGGED] == counts[Decision.REVIEW] == 0
 
 
@@ -233,7 +236,7 @@ def test_queue_click_and_keys_jump_the_slice(qtbot, window, volume_path):
     shown = queue.shown_positions()
     assert len(shown) == len(brain_scores(window, "anomaly_score"))
     # Sorted by anomaly score, highest first, at these (no) thresholds: all normal.
-    scores = [window.results[p].scores.anomaly_score for p in shown]
+    scores = [window.doc.results[p].scores.anomaly_score for p in shown]
     assert scores == sorted(scores, reverse=True)
 
     target_row = 5
@@ -247,10 +250,10 @@ def test_queue_click_and_keys_jump_the_slice(qtbot, window, volume_path):
     )
     target = shown[target_row]
     assert window.state.slice == target
-    result = window.results[target]
+    result = window.doc.results[target]
     for key in ("original", "reconstruction", "aleatoric", "epistemic", "total", "error"):
         shown_image = window.grid.panels[key].shown()
-        np.testing.assert_array_equal(shown_image, panel_image(result.maps, key))
+        np.testing.assert_array_equal(shown_image, panel_image(result.maps, BY_KEY[key]))
     assert window.slider.value() == target
 
     QTest.keyClick(window, Qt.Key.Key_J)
@@ -270,11 +273,11 @@ def test_export_report_dialog_writes_a_deidentified_report(qtbot, window, volume
     queue.filter_combo.setCurrentIndex(queue.filter_combo.findData("all"))
     queue.list.setFocus()
     QTest.keyClick(queue.list, Qt.Key.Key_Home)
-    decided = int(window.case.stack.slice_index[window.state.slice])
+    decided = int(window.doc.case.stack.slice_index[window.state.slice])
     QTest.keyClick(queue.list, Qt.Key.Key_A)
 
-    window.review.export_report()
-    dialog = window.review.export_dialog
+    window.reports.export_report()
+    dialog = window.reports.export_dialog
     assert dialog.isVisible() and not dialog.identifiers.isChecked()
     dialog.path_edit.setText(str(tmp_path / "report.txt"))
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
@@ -282,14 +285,14 @@ def test_export_report_dialog_writes_a_deidentified_report(qtbot, window, volume
 
     for name in ("report.json", "report.pdf"):
         dialog.path_edit.setText(str(tmp_path / name))
-        with qtbot.waitSignal(window.review.report_done, timeout=60_000) as blocker:
+        with qtbot.waitSignal(window.reports.report_done, timeout=60_000) as blocker:
             dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
         assert blocker.args == [str(tmp_path / name), ""]
         if not dialog.isVisible():
-            window.review.export_report()
-            dialog = window.review.export_dialog
+            window.reports.export_report()
+            dialog = window.reports.export_dialog
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["case_fingerprint"] == window.case.fingerprint
+    assert report["case_fingerprint"] == window.doc.case.fingerprint
     assert "patient" not in report
     text = json.dumps(report)
     assert "abnormal" in text and str(decided) in text

@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
-from bvae_viewer.gui.panels_grid import PANELS
+from bvae_viewer.analysis.display import PANELS
 from bvae_viewer.nn.bundle import load_bundle
 from bvae_viewer.nn.engine import InferenceEngine
 from tests.gui.qt_input import drag, wheel
@@ -26,8 +26,8 @@ def engine_maps(model_dir, stack) -> dict:
 
 
 def open_and_wait(qtbot, window, path):
-    with qtbot.waitSignal(window.analysis_done, timeout=RUN_TIMEOUT_MS) as blocker:
-        window.open_path(path)
+    with qtbot.waitSignal(window.analysis.done, timeout=RUN_TIMEOUT_MS) as blocker:
+        window.opener.open_path(path)
     return blocker.args[0]
 
 
@@ -39,7 +39,7 @@ def assert_panels_show(window, reference) -> None:
         shown = window.grid.panels[spec.key].shown()
         assert shown is not None, spec.key
         want = getattr(expected, spec.key)
-        if not spec.follows_window:  # the model's maps are shown on the brain only
+        if not spec.image:  # the model's maps are shown on the brain only
             assert not shown[~mask].any(), spec.key
             shown, want = shown[mask], want[mask]
         np.testing.assert_allclose(shown, want, rtol=1e-4, atol=1e-6, err_msg=spec.key)
@@ -49,19 +49,19 @@ def test_panels_show_the_engine_output_while_scrolling(qtbot, window, volume_pat
     first = []
     window.grid.panels["original"]  # the panels exist before any volume
     summary = None
-    with qtbot.waitSignal(window.analysis_done, timeout=RUN_TIMEOUT_MS) as blocker:
-        window.open_path(volume_path)
-        worker = window.worker
+    with qtbot.waitSignal(window.analysis.done, timeout=RUN_TIMEOUT_MS) as blocker:
+        window.opener.open_path(volume_path)
+        worker = window.analysis.worker
         worker.slice_done.connect(lambda r: first.append(r.position))
     summary = blocker.args[0]
     assert not summary.failed and not summary.cancelled
-    stack = window.case.stack
+    stack = window.doc.case.stack
     assert summary.analysed == len(stack)
     # The slice on screen when the run started came back first.
-    assert first[0] == window.case.start == worker.order[0]
+    assert first[0] == window.doc.case.start == worker.order[0]
 
     reference = engine_maps(model_dir, stack)
-    assert window.state.slice == window.case.start
+    assert window.state.slice == window.doc.case.start
     assert_panels_show(window, reference)
 
     start = window.state.slice
@@ -86,24 +86,24 @@ def test_panels_show_the_engine_output_while_scrolling(qtbot, window, volume_pat
 
 
 def test_cancel_mid_run_leaves_a_usable_window(qtbot, window, long_volume_path, volume_path):
-    with qtbot.waitSignal(window.analysis_done, timeout=RUN_TIMEOUT_MS) as blocker:
-        window.open_path(long_volume_path)
-        qtbot.waitUntil(lambda: any(r is not None for r in window.results), timeout=60_000)
+    with qtbot.waitSignal(window.analysis.done, timeout=RUN_TIMEOUT_MS) as blocker:
+        window.opener.open_path(long_volume_path)
+        qtbot.waitUntil(lambda: any(r is not None for r in window.doc.results), timeout=60_000)
         assert window.cancel_button.isVisible()
         qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
     summary = blocker.args[0]
     assert summary.cancelled
-    n = len(window.results)
-    analysed = sum(r is not None for r in window.results)
+    n = len(window.doc.results)
+    analysed = sum(r is not None for r in window.doc.results)
     assert 0 < analysed < n, (analysed, n)
-    assert window.worker.wait(10_000)  # the thread ends right after its last signal
+    assert window.analysis.worker.wait(10_000)  # the thread ends right after its last signal
     assert not window.progress.isVisible()
     # Still usable: scrolling works, and another volume opens and finishes.
     before = window.state.slice
     QTest.keyClick(window, Qt.Key.Key_Down)
     assert window.state.slice == before - 1
     summary = open_and_wait(qtbot, window, volume_path)
-    assert not summary.cancelled and summary.analysed == len(window.results)
+    assert not summary.cancelled and summary.analysed == len(window.doc.results)
 
 
 def test_bad_file_shows_the_loader_sentence(qtbot, window, tmp_path, volume_path):
@@ -135,7 +135,7 @@ def test_zoom_and_pan_are_linked(qtbot, window, volume_path):
         assert rect.center().x() == pytest.approx(zoomed.center().x(), abs=0.5)
         assert rect.center().y() == pytest.approx(zoomed.center().y(), abs=0.5)
     # Ctrl+wheel zooms without changing the slice.
-    assert window.state.slice == window.case.start
+    assert window.state.slice == window.doc.case.start
     # Pan one panel with the left button: all follow.
     view = panels["error"]
     before = panels["original"].view.viewRect().center()
@@ -172,7 +172,7 @@ def test_window_level_drag_and_orientation(qtbot, window, volume_path):
         Qt.KeyboardModifier.ControlModifier,
     )
     assert sum(window.state.window) / 2 > centre
-    window.auto_window()
+    window.display.auto_window()
     assert window.state.window == (0.0, pytest.approx(window.state.window[1]))
 
     assert window.state.radiological  # the default of most reading rooms
@@ -190,7 +190,7 @@ def test_overlay_shows_the_pixel_score_map(qtbot, window, volume_path):
     overlay = window.grid.panels["original"].overlay_item
     assert not overlay.isVisible()
     window.state.set_overlay("pixel_score", 0.4)
-    result = window.results[window.state.slice]
+    result = window.doc.results[window.state.slice]
     assert overlay.isVisible() and overlay.opacity() == pytest.approx(0.4)
     mask = result.maps.brain_mask
     assert mask.any() and not mask.all()
@@ -211,9 +211,9 @@ def test_event_loop_gaps_during_inference(qtbot, window, long_volume_path):
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(lambda: beats.append(time.perf_counter()))
-    with qtbot.waitSignal(window.analysis_done, timeout=RUN_TIMEOUT_MS):
-        window.open_path(long_volume_path)
-        window.worker.slice_done.connect(lambda _r: arrivals.append(time.perf_counter()))
+    with qtbot.waitSignal(window.analysis.done, timeout=RUN_TIMEOUT_MS):
+        window.opener.open_path(long_volume_path)
+        window.analysis.worker.slice_done.connect(lambda _r: arrivals.append(time.perf_counter()))
         timer.start()
     timer.stop()
     gaps = np.diff(beats)
@@ -223,7 +223,7 @@ def test_event_loop_gaps_during_inference(qtbot, window, long_volume_path):
         f" largest gap {1000 * largest:.0f} ms, 99th percentile "
         f"{1000 * float(np.percentile(gaps, 99)):.0f} ms, {len(arrivals)} slices streamed"
     )
-    assert len(arrivals) == len(window.results)
+    assert len(arrivals) == len(window.doc.results)
     # The timer ticked all through the streaming, not only before and after it.
     during = [b for b in beats if arrivals[0] < b < arrivals[-1]]
     assert len(during) >= 10, len(during)

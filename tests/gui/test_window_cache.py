@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt
 
 from bvae_viewer import paths
 from bvae_viewer.analysis.cache_store import default_cache
+from bvae_viewer.analysis.display import PANELS
 from bvae_viewer.gui import strings
-from bvae_viewer.gui.panels_grid import PANELS
 from tests.gui.batchkit import write_batch
 from tests.gui.test_batch import open_batch_and_wait, rows, slot_of
 from tests.gui.test_review_window import RUN_TIMEOUT_MS, open_and_wait
@@ -56,29 +56,29 @@ def test_a_reopened_volume_is_shown_from_the_cache(
     assert len(engine_runs) == 1 and stored_entries() == 1  # the fresh run was stored
     assert CACHED_WORDS not in first.device_label.text()
     assert "analysis" in first.timing_label.text()
-    start = first.case.start
+    start = first.doc.case.start
     indices = (start, start - 2, 0)
     fresh = panels_at(first, indices)
-    fresh_scores = score_table(first.results)
-    fresh_decisions = list(first.decisions)
-    fresh_device = first.device_name
+    fresh_scores = score_table(first.doc.results)
+    fresh_decisions = list(first.doc.decisions)
+    fresh_device = first.doc.device_name
     first.close()
 
     again = make_window(model_dir)
     summary = open_and_wait(qtbot, again, volume_path)
     assert not summary.failed and summary.from_cache
     assert len(engine_runs) == 1, "the model ran again"
-    assert summary.analysed == len(again.results)
+    assert summary.analysed == len(again.doc.results)
     # The user is told that no model ran, and where the result was computed.
     assert again.device_label.text() == strings.STATUS_DEVICE.format(
         device=strings.DEVICE_FROM_CACHE.format(device=fresh_device)
     )
     assert again.statusBar().currentMessage().startswith("Stored result shown")
     assert "read from cache" in again.timing_label.text()
-    assert again.device_name == fresh_device  # what a report says: the computing device
+    assert again.doc.device_name == fresh_device  # what a report says: the computing device
     # The same scores, bit for bit, hence the same decisions and the same case call.
-    np.testing.assert_array_equal(score_table(again.results), fresh_scores)
-    assert again.decisions == fresh_decisions
+    np.testing.assert_array_equal(score_table(again.doc.results), fresh_scores)
+    assert again.doc.decisions == fresh_decisions
     # The same panels: the input exactly, the maps to the cache's float16 precision
     # (2^-11 of each map's largest value; "total" adds two such maps).
     cached = panels_at(again, indices)
@@ -95,20 +95,20 @@ def test_a_reopened_volume_is_shown_from_the_cache(
 
 
 def test_a_cancelled_run_stores_nothing(qtbot, window, long_volume_path, engine_runs):
-    with qtbot.waitSignal(window.analysis_done, timeout=RUN_TIMEOUT_MS) as blocker:
-        window.open_path(long_volume_path)
-        qtbot.waitUntil(lambda: any(r is not None for r in window.results), timeout=60_000)
+    with qtbot.waitSignal(window.analysis.done, timeout=RUN_TIMEOUT_MS) as blocker:
+        window.opener.open_path(long_volume_path)
+        qtbot.waitUntil(lambda: any(r is not None for r in window.doc.results), timeout=60_000)
         qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
     assert blocker.args[0].cancelled
-    assert any(r is None for r in window.results), "the run finished before the cancel"
-    assert window.worker.wait(10_000)
+    assert any(r is None for r in window.doc.results), "the run finished before the cancel"
+    assert window.analysis.worker.wait(10_000)
     assert stored_entries() == 0
 
     # Opened again, it is analysed in full (nothing partial was kept) and stored this time.
     summary = open_and_wait(qtbot, window, long_volume_path)
     assert not summary.cancelled and not summary.from_cache
     assert len(engine_runs) == 2 and stored_entries() == 1
-    assert all(r is not None for r in window.results)
+    assert all(r is not None for r in window.doc.results)
 
 
 def test_a_reopened_batch_is_served_from_the_cache(qtbot, make_window, tmp_path, engine_runs):
@@ -145,6 +145,6 @@ def test_a_reopened_batch_is_served_from_the_cache(qtbot, make_window, tmp_path,
     assert queue_calls(again) == listed  # the same queue, in the same order, with the same calls
     # A case opened from the queue says where its maps come from.
     again.batch.choose(again.batch.slots.index(slot_of(again, "case_thin8")))
-    assert again.case is slot_of(again, "case_thin8").analysed.case
+    assert again.doc.case is slot_of(again, "case_thin8").analysed.case
     assert CACHED_WORDS in again.device_label.text()
     assert again.statusBar().currentMessage().startswith("Stored result shown")

@@ -15,7 +15,7 @@ from bvae_viewer import paths
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.io import load_volume
 from bvae_viewer.nn.bundle import load_bundle
-from bvae_viewer.nn.pipeline import analyze_file
+from bvae_viewer.pipeline.analyze import analyze_file
 from tests.volumes import write_nifti
 
 pytestmark = pytest.mark.slow

@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from bvae_viewer.analysis.evaluation.data import EvalCase, pool, provenance
 from bvae_viewer.analysis.model_info import ModelInfoError
 from bvae_viewer.data.brats import DatasetError
 from bvae_viewer.nn.evaluate import run_evaluate
 from bvae_viewer.nn.evaluation.adae import adae_config, adae_maps, train_adae
-from bvae_viewer.nn.evaluation.data import EvalCase, pool, provenance
 from bvae_viewer.nn.evaluation.preset import FULL, GROUPS, QUICK, EvalPreset, get_preset
-from bvae_viewer.nn.evaluation.runs import ABLATION_SWITCHES, cnn_config
 from bvae_viewer.nn.evaluation.scoring import (
     ensemble_maps,
     mean_decoding_maps,
@@ -21,6 +20,7 @@ from bvae_viewer.nn.evaluation.scoring import (
     unaugment,
     vae_maps,
 )
+from bvae_viewer.nn.evaluation.vae_rows import ABLATION_SWITCHES, cnn_config
 from bvae_viewer.nn.network import build_network
 from bvae_viewer.nn.train import TrainOptions
 from bvae_viewer.nn.tta import augment, tta_views
@@ -182,7 +182,7 @@ def test_given_model_rows_use_only_cases_it_never_saw(tmp_path):
     from types import SimpleNamespace
 
     from bvae_viewer.data.brats import synthetic_source
-    from bvae_viewer.nn.evaluate import _unseen_test_cases
+    from bvae_viewer.nn.evaluation.bundled_rows import _unseen_test_cases
     from tests.nn.nnkit import make_bundle, tiny_config
 
     bundle = make_bundle(tmp_path / "model", tiny_config())

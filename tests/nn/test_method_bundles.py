@@ -11,7 +11,6 @@ from bvae_viewer.analysis.maps import EPS
 from bvae_viewer.analysis.model_info import ModelInfoError, read_model_info
 from bvae_viewer.nn.bundle import WEIGHTS_FILE, WeightsError, file_sha256, load_bundle
 from bvae_viewer.nn.engine import InferenceEngine
-from bvae_viewer.nn.pipeline import cache_key_for
 from bvae_viewer.nn.prob_unet import ProbUNet
 from bvae_viewer.nn.producers import slice_noise, slice_seed
 from bvae_viewer.nn.registry import RDNetwork
@@ -21,6 +20,7 @@ from bvae_viewer.nn.reverse_distillation import (
     tta_sample_maps,
 )
 from bvae_viewer.nn.tta import tta_views
+from bvae_viewer.pipeline.run import cache_key_for
 from tests.nn.nnkit import make_method_bundle, make_stack, tiny_prob_unet_config, tiny_rd_config
 
 FIELDS = ("reconstruction", "aleatoric", "epistemic", "error", "pixel_score")
@@ -163,5 +163,5 @@ def test_prob_unet_maps_follow_their_definitions(pu_bundle):
 
 def test_results_of_every_method_may_be_cached_under_their_sha(method_bundle):
     engine = InferenceEngine(method_bundle, device="cpu", samples=2)
-    key = cache_key_for(make_stack(), "case", method_bundle, engine)
+    key = cache_key_for(make_stack(), "case", engine)
     assert key is not None and key.model_sha256 == method_bundle.info.sha256

@@ -14,8 +14,8 @@ from bvae_viewer.nn.method_training import (
     train_prob_unet_bundle,
     train_rd_bundle,
 )
-from bvae_viewer.nn.pipeline import analyze_file
 from bvae_viewer.nn.train import TrainOptions
+from bvae_viewer.pipeline.analyze import analyze_file
 from tests.volumes import write_brats_case
 
 pytestmark = pytest.mark.slow

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from bvae_viewer.data.graders import pack_graders
 from bvae_viewer.data.synth.graders import grader_masks
 from bvae_viewer.nn.evaluate import run_evaluate
 from bvae_viewer.nn.evaluation import preset as preset_module
@@ -23,7 +24,6 @@ from bvae_viewer.nn.prob_unet import (
 from bvae_viewer.nn.prob_unet_train import (
     grader_mask,
     grader_variance_t,
-    pack_graders,
     train_prob_unet,
 )
 from bvae_viewer.nn.train import TrainOptions

@@ -6,10 +6,10 @@ from dataclasses import replace
 import pytest
 import torch
 
+from bvae_viewer.analysis.evaluation.mvtec_data import load_mvtec_eval_data
 from bvae_viewer.analysis.evaluation.rd_report import rd_section
 from bvae_viewer.nn.evaluate import run_evaluate
 from bvae_viewer.nn.evaluation import preset as presets
-from bvae_viewer.nn.evaluation.mvtec_data import load_mvtec_eval_data
 from bvae_viewer.nn.evaluation.preset import QUICK
 from bvae_viewer.nn.evaluation.rd_rows import ROW_NAMES
 from bvae_viewer.nn.reverse_distillation import (

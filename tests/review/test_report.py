@@ -229,7 +229,8 @@ def test_blocks_have_rows_only_for_the_slice_table():
 
 
 def test_panels_are_named_after_the_models_method():
-    from bvae_viewer.review.report_images import PANELS, report_panels
+    from bvae_viewer.analysis.display import PANELS
+    from bvae_viewer.analysis.display import panels as report_panels
 
     assert report_panels("bvae") == PANELS
     rd = {p.key: p for p in report_panels("reverse_distillation")}

@@ -8,7 +8,9 @@ import pytest
 
 from bvae_viewer.analysis.case import write_case_outputs
 from bvae_viewer.nn.bundle import load_bundle
-from bvae_viewer.nn.pipeline import analyze_loaded, load_case, report_data
+from bvae_viewer.pipeline.analyze import analyze_loaded
+from bvae_viewer.pipeline.case import load_case
+from bvae_viewer.pipeline.report import analysis_report_data
 from bvae_viewer.review.store import ReviewStore
 from tests.review.dicomkit import HEADER, IDENTIFIERS, flagging_model, write_named_series
 from tests.review.pdftext import HAVE_PDFTOTEXT, pdf_bytes, pdf_text
@@ -34,10 +36,10 @@ def analysed(tmp_path_factory):
     # PACS exports often name the folder after the patient.
     series = write_named_series(root / "PID-88123_Zyxwort")
     loaded = load_case(series)
-    assert loaded.volume.identity.patient_id == HEADER["PatientID"]  # the header was read
+    assert loaded.identity.patient_id == HEADER["PatientID"]  # the header was read
     bundle = load_bundle(flagging_model(root / "model"))
     with ReviewStore(root / "reviews.sqlite") as store:
-        session = store.open_session(loaded.case_hash, bundle.info.sha256)
+        session = store.open_session(loaded.fingerprint, bundle.info.sha256)
         session.record(6, "abnormal", "flagged", note="Zyxwort: compare with the 2023-09-05 scan")
         decisions, case_review = session.current(), None
     analysis = analyze_loaded(
@@ -45,7 +47,7 @@ def analysed(tmp_path_factory):
     )
     assert analysis.maps, "the report must carry thumbnails for the test to mean something"
     write_case_outputs(analysis.result, root / "out")
-    return root, report_data(analysis, bundle.info, decisions, case_review)
+    return root, analysis_report_data(analysis, bundle.info, decisions, case_review)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -148,8 +148,15 @@ def selective_metrics(
 def selective_at_threshold(
     labels: np.ndarray, predicted: np.ndarray, uncertainty: np.ndarray, threshold: float
 ) -> SelectiveResult:
-    """The app's policy: review where the uncertainty exceeds its calibrated threshold."""
-    reviewed = _priority(uncertainty) > threshold
+    """Review where the uncertainty exceeds a threshold; score the rest."""
+    return selective_reviewed(labels, predicted, _priority(uncertainty) > threshold)
+
+
+def selective_reviewed(
+    labels: np.ndarray, predicted: np.ndarray, reviewed: np.ndarray
+) -> SelectiveResult:
+    """The given slices go to review (e.g. the app's TriagePolicy's); score the rest."""
+    reviewed = np.asarray(reviewed, dtype=bool)
     kept = (~reviewed).astype(float)
     fraction = float(reviewed.mean()) if reviewed.size else 0.0
     return _selective(labels, predicted, kept, fraction)

@@ -34,7 +34,7 @@ class PlotRow:
 
     @property
     def scores(self) -> np.ndarray:
-        return self.test.anomaly_score(self.op.alpha)
+        return self.op.scores(self.test)
 
     @property
     def usable(self) -> bool:

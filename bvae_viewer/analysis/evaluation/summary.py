@@ -13,8 +13,8 @@ from bvae_viewer.analysis.evaluation.abstention import (
     oracle_aurc,
     risk_coverage,
     score_margin_priority,
-    selective_at_threshold,
     selective_metrics,
+    selective_reviewed,
 )
 from bvae_viewer.analysis.evaluation.slices import OperatingPoint, ScoredSlices
 from bvae_viewer.analysis.metrics import slice_metrics
@@ -47,7 +47,7 @@ def detection(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[
     return out
 
 
-def by_uncertainty(test: ScoredSlices, alpha: float) -> dict[str, Any]:
+def by_uncertainty(test: ScoredSlices, op: OperatingPoint) -> dict[str, Any]:
     """ROC AUC of each uncertainty as a detector, and of the error divided by each one.
 
     The paper's "ROC by uncertainty type" (total, aleatoric, epistemic, combined) is read
@@ -66,7 +66,7 @@ def by_uncertainty(test: ScoredSlices, alpha: float) -> dict[str, Any]:
             "aleatoric": safe_auc(labels, test.pixel_score_ale),
             "epistemic": safe_auc(labels, test.pixel_score_epi),
         },
-        "combined": safe_auc(labels, test.anomaly_score(alpha)),
+        "combined": safe_auc(labels, op.scores(test)),
     }
 
 
@@ -109,8 +109,8 @@ def quintile_table(
 
 def abstention(test: ScoredSlices, op: OperatingPoint) -> dict[str, Any]:
     """AURC / excess AURC and sensitivity/specificity at fixed review fractions, deferring by
-    uncertainty and by the score alone, plus the app's policy at its calibrated threshold."""
-    scores = test.anomaly_score(op.alpha)
+    uncertainty and by the score alone, plus the app's policy (TriagePolicy) as calibrated."""
+    scores = op.scores(test)
     predicted = scores > op.score_threshold
     errors = predicted != test.labels
     priorities = {"score": score_margin_priority(scores, op.score_threshold)}
@@ -134,9 +134,7 @@ def abstention(test: ScoredSlices, op: OperatingPoint) -> dict[str, Any]:
     if op.f1_threshold is not None:
         out["balanced"] = _balanced(test, scores, op.f1_threshold)
     if test.has_uncertainty:
-        out["policy"] = asdict(
-            selective_at_threshold(test.labels, predicted, test.unc_total, op.uncertainty_threshold)
-        )
+        out["policy"] = asdict(selective_reviewed(test.labels, predicted, op.reviewed(test)))
     return out
 
 
@@ -156,7 +154,7 @@ def _balanced(test: ScoredSlices, scores: np.ndarray, threshold: float) -> dict[
 
 def summarise_row(test: ScoredSlices, op: OperatingPoint) -> dict[str, Any]:
     """Everything about one row's test slices (JSON-able)."""
-    scores = test.anomaly_score(op.alpha)
+    scores = op.scores(test)
     out: dict[str, Any] = {
         "operating_point": asdict(op),
         "n_cases": len(set(test.case_ids.tolist())),
@@ -165,14 +163,14 @@ def summarise_row(test: ScoredSlices, op: OperatingPoint) -> dict[str, Any]:
         "abstention": abstention(test, op),
     }
     if test.has_uncertainty:
-        out["by_uncertainty"] = by_uncertainty(test, op.alpha)
+        out["by_uncertainty"] = by_uncertainty(test, op)
         out["quintiles"] = quintile_table(test.labels, scores, test.unc_total, op.score_threshold)
     return out
 
 
 def curves(test: ScoredSlices, op: OperatingPoint) -> dict[str, Any]:
     """Risk-coverage curves (uncertainty, score, oracle) for the plots."""
-    scores = test.anomaly_score(op.alpha)
+    scores = op.scores(test)
     errors = (scores > op.score_threshold) != test.labels
     out = {
         "score": risk_coverage(errors, score_margin_priority(scores, op.score_threshold)),

@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from bvae_viewer.analysis.evaluation.prob_unet_data import GradedSlices, load_graded
 from bvae_viewer.analysis.evaluation.segmentation import SegmentationTally
+from bvae_viewer.analysis.evaluation.slices import slice_key
 from bvae_viewer.analysis.evaluation.store import RowRecord
 from bvae_viewer.nn.evaluation.preset import EvalPreset
-from bvae_viewer.nn.evaluation.prob_unet_data import GradedSlices, load_graded
-from bvae_viewer.nn.evaluation.runs import RunContext, preset_options, score_row
-from bvae_viewer.nn.evaluation.scoring import MapFn, slice_key
+from bvae_viewer.nn.evaluation.runs import RowsFn, RunContext, preset_options, score_row
+from bvae_viewer.nn.evaluation.scoring import MapFn
 from bvae_viewer.nn.prob_unet import ProbUNet, ProbUNetConfig, prior_maps, sample_variance
 from bvae_viewer.nn.prob_unet_train import (
     LEARNING_RATE,
@@ -171,3 +172,6 @@ def prob_unet_rows(ctx: RunContext) -> list[RowRecord]:
             f"{seg['diversity']}, uncertainty r {seg['uncertainty_corr']}"
         )
     return rows
+
+
+GROUPS: dict[str, RowsFn] = {"prob_unet": prob_unet_rows}

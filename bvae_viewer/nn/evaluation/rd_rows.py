@@ -24,15 +24,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
-from bvae_viewer.analysis.evaluation.slices import ScoredSlices, fit_operating_point
+from bvae_viewer.analysis.evaluation.data import EvalCase
+from bvae_viewer.analysis.evaluation.slices import ScoredSlices, fit_operating_point, slice_key
 from bvae_viewer.analysis.evaluation.store import RowRecord
-from bvae_viewer.nn.evaluation.data import EvalCase
-from bvae_viewer.nn.evaluation.scoring import slice_key
+from bvae_viewer.nn.evaluation.runs import RowsFn, RunContext
 from bvae_viewer.nn.rd_training import RDModels, train_rd
 from bvae_viewer.nn.reverse_distillation import (
     RDConfig,
@@ -47,9 +47,6 @@ from bvae_viewer.nn.reverse_distillation import (
     tta_sample_maps,
 )
 from bvae_viewer.nn.tta import tta_views
-
-if TYPE_CHECKING:  # runs.py imports this module to dispatch the group
-    from bvae_viewer.nn.evaluation.runs import RunContext
 
 # (B, 1, S, S) slices and their stable keys -> (B, K, S, S) anomaly maps, K samples.
 SampleFn = Callable[[torch.Tensor, Sequence[int]], torch.Tensor]
@@ -204,3 +201,6 @@ def rd_rows(ctx: RunContext) -> list[RowRecord]:
     for m in (models.teacher, *models.students):
         m.cpu()
     return rows
+
+
+GROUPS: dict[str, RowsFn] = {"reverse_distillation": rd_rows}

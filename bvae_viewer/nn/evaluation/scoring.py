@@ -1,4 +1,5 @@
-"""Scoring slices with any method: a map function per batch, reduced to brain means per slice.
+"""Scoring slices with any method: a map function per batch, each slice then scored as the
+app scores it (its SliceScores, analysis.evaluation.slices.score_maps).
 
 A method is a ``MapFn``: slices (B, 1, S, S) and a stable key per slice -> per-pixel maps
 (B, S, S): at least ``error``, and ``aleatoric`` / ``epistemic`` where the method has them.
@@ -9,32 +10,30 @@ augmentations) goes through the app's own eq. 10-14 (``maps_from_samples``).
 from __future__ import annotations
 
 import time
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 
 import numpy as np
 import torch
 
-from bvae_viewer.analysis.evaluation.slices import ScoredSlices
-from bvae_viewer.analysis.maps import EPS
+from bvae_viewer.analysis.evaluation.data import EvalCase, pool_stack
+from bvae_viewer.analysis.evaluation.slices import (
+    ScoredSlices,
+    score_maps,
+    scored_case,
+    slice_key,
+)
 from bvae_viewer.analysis.model_info import ModelInfo
 from bvae_viewer.data.preprocess import SliceStack
 from bvae_viewer.nn.bundle import Bundle
 from bvae_viewer.nn.engine import InferenceEngine
-from bvae_viewer.nn.evaluation.data import EvalCase, pool_stack
 from bvae_viewer.nn.network import BayesianVAE
-from bvae_viewer.nn.pipeline import run_stack
 from bvae_viewer.nn.producers import maps_from_samples, sample_reconstructions
 from bvae_viewer.nn.producers import slice_noise as latent_noise
 from bvae_viewer.nn.tta import View, augment, tta_views, unaugment_grid
+from bvae_viewer.nn.validation import run_stack
 
 MapFn = Callable[[torch.Tensor, Sequence[int]], dict[str, torch.Tensor]]
-
-
-def slice_key(case_id: str, slice_index: int) -> int:
-    """A stable integer per slice: its latent noise does not depend on batching or order."""
-    return zlib.crc32(f"{case_id}:{int(slice_index)}".encode())
 
 
 def _prepare(network: BayesianVAE, device: torch.device) -> BayesianVAE:
@@ -123,64 +122,32 @@ def tta_maps(network: BayesianVAE, views: int, device: torch.device) -> MapFn:
     return run
 
 
-def _brain_means(
-    maps: dict[str, torch.Tensor], mask: torch.Tensor, x: torch.Tensor
-) -> dict[str, np.ndarray]:
-    m = mask.float()
-    n = m.sum(dim=(1, 2)).clamp_min(1.0)
-
-    def mean(t: torch.Tensor) -> np.ndarray:
-        return ((t.float() * m).sum(dim=(1, 2)) / n).cpu().numpy().astype(np.float64)
-
-    error = maps["error"]
-    # The error of the best flat image (the slice's brain mean): the yardstick of skill.
-    image = x[:, 0].float()
-    brain_mean = (image * m).sum(dim=(1, 2)) / n
-    out = {
-        "recon_error": mean(error),
-        "brain_variance": mean((image - brain_mean[:, None, None]) ** 2),
-    }
-    if "aleatoric" in maps:
-        ale, epi = maps["aleatoric"], maps["epistemic"]
-        out |= {
-            "pixel_score": mean(error / (ale + epi + EPS)),
-            "unc_total": mean(ale + epi),
-            "unc_aleatoric": mean(ale),
-            "unc_epistemic": mean(epi),
-            "pixel_score_ale": mean(error / (ale + EPS)),
-            "pixel_score_epi": mean(error / (epi + EPS)),
-        }
-    return out
-
-
 @torch.inference_mode()
 def score_cases(
     map_fn: MapFn, cases: Sequence[EvalCase], size: int, device: torch.device, batch: int = 16
 ) -> tuple[ScoredSlices, float]:
-    """Every slice of the cases at ``size`` px; returns the slices and seconds per slice."""
+    """Every slice of the cases at ``size`` px, scored as the app scores a slice
+    (analysis.evaluation.slices.score_maps); returns the slices and seconds per slice."""
     parts, seconds, n = [], 0.0, 0
     for case in cases:
         images, masks = case.at_size(size)
+        fractions = masks.reshape(len(masks), -1).mean(axis=1)
         keys = [slice_key(case.case_id, k) for k in case.slice_index]
-        values: dict[str, list[np.ndarray]] = {}
+        scored = []
         for start in range(0, len(images), batch):
             t0 = time.perf_counter()
             x = torch.from_numpy(np.ascontiguousarray(images[start : start + batch]))
-            x = x.to(device).unsqueeze(1)
-            mask = torch.from_numpy(masks[start : start + batch]).to(device)
-            means = _brain_means(map_fn(x, keys[start : start + batch]), mask, x)
+            maps = map_fn(x.to(device).unsqueeze(1), keys[start : start + batch])
+            maps = {k: v.float().cpu().numpy() for k, v in maps.items()}
+            for i in range(len(x)):
+                j = start + i
+                one = {k: v[i] for k, v in maps.items()}
+                scored.append(
+                    score_maps(one, images[j], masks[j], case.slice_index[j], fractions[j])
+                )
             seconds += time.perf_counter() - t0
-            for name, v in means.items():
-                values.setdefault(name, []).append(v)
         n += len(images)
-        parts.append(
-            ScoredSlices.for_case(
-                case.case_id,
-                case.slice_index,
-                case.labels,
-                {k: np.concatenate(v) for k, v in values.items()},
-            )
-        )
+        parts.append(scored_case(case.case_id, case.labels, scored))
     return ScoredSlices.concat(parts), seconds / max(n, 1)
 
 

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bvae_viewer.analysis.evaluation.data import DataPlan, EvalCase, EvalData, pool
 from bvae_viewer.data.brats import BratsCase, CaseSplit, TrainingSlices
 from bvae_viewer.data.mvtec import MVTecSplit, load_mvtec_category
-from bvae_viewer.nn.evaluation.data import EvalCase, EvalData, pool
-from bvae_viewer.nn.evaluation.preset import EvalPreset
 
 LOAD_SIZE = 128
 VAL_SHARE = 0.5  # of the test images, per label
@@ -56,7 +55,7 @@ def _slices(split: MVTecSplit, idx: np.ndarray, size: int) -> TrainingSlices:
     return TrainingSlices(images, masks, split.names[idx])
 
 
-def load_mvtec_eval_data(root: Path, preset: EvalPreset, seed: int) -> EvalData:
+def load_mvtec_eval_data(root: Path, preset: DataPlan, seed: int) -> EvalData:
     """An MVTec AD category folder -> EvalData (MVTecError for a wrong layout)."""
     category = load_mvtec_category(Path(root), LOAD_SIZE)
     train, test = category.train, category.test

@@ -15,12 +15,12 @@ from pydicom.dataset import Dataset
 
 from bvae_viewer.analysis.maps import MapSet
 from bvae_viewer.analysis.triage import Decision
-from bvae_viewer.nn.bundle import Bundle
-from bvae_viewer.nn.engine import InferenceEngine
-from bvae_viewer.nn.pipeline import CaseAnalysis, analyze_loaded, load_case
 from bvae_viewer.pacs.objects import read_source, result_objects
 from bvae_viewer.pacs.region import flagged_region
 from bvae_viewer.pacs.summary import summarise
+from bvae_viewer.pipeline.analyze import CaseAnalysis, analyze_loaded
+from bvae_viewer.pipeline.case import LoadedCase, load_case
+from bvae_viewer.pipeline.model import Bundle, open_engine
 from bvae_viewer.review.store import DecisionRecord, ReviewStoreError, stored_decisions
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def _flagged_maps(
     maps = {k: analysis.maps[k] for k in flagged if k in analysis.maps}
     missing = [k for k in flagged if k not in maps]
     if missing:
-        engine = InferenceEngine(bundle, device=device, samples=samples)
+        engine = open_engine(bundle, device=device, samples=samples)
         for result in engine.run(analysis.loaded.stack, order=missing):
             maps[result.position] = result.maps
             if all(k in maps for k in missing):
@@ -68,7 +68,7 @@ def analyse_series(
     loaded = load_case(folder)
     decisions, case_review = {}, None
     try:  # the reviewer's decisions made in the window on this case and model
-        decisions, case_review = stored_decisions(loaded.case_hash, bundle.info.sha256)
+        decisions, case_review = stored_decisions(loaded.fingerprint, bundle.info.sha256)
     except ReviewStoreError as exc:
         log.warning("review store unreadable, the report has no reviewer decision: %s", exc)
     analysis = analyze_loaded(
@@ -82,6 +82,16 @@ def analyse_series(
     return PacsCase(Path(folder), analysis, region, threshold, case_review)
 
 
+def model_volume_affine(loaded: LoadedCase) -> np.ndarray:
+    """Voxel of the volume the model saw -> scanner RAS mm of the input: through the
+    front end's transform when it registered the scan to the model's space (identity when it
+    was skipped), so the SEG lands on the source's own pixels either way."""
+    if loaded.prepared is None:
+        raise ValueError("The case has no record of its preprocessing; analyse it again.")
+    transform = loaded.prepared.transform
+    return transform.input_affine @ transform.model_to_input
+
+
 def results_for_pacs(case: PacsCase, bundle: Bundle) -> list[Dataset]:
     """The SEG (if any region) and the SR of an analysed series, built from its own files."""
     stack = case.analysis.loaded.stack
@@ -92,5 +102,5 @@ def results_for_pacs(case: PacsCase, bundle: Bundle) -> list[Dataset]:
     )
     source = read_source(case.folder)
     return result_objects(
-        source, case.region, case.analysis.loaded.volume.affine, stack.grid, summary
+        source, case.region, model_volume_affine(case.analysis.loaded), stack.grid, summary
     )

@@ -11,6 +11,7 @@ import re
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -25,12 +26,23 @@ from bvae_viewer.data.brats import (
     split_cases,
 )
 from bvae_viewer.data.preprocess import SliceStack
-from bvae_viewer.nn.evaluation.preset import EvalPreset
 
 MIN_CASES = 5  # train, validation and test each need a case, and training needs a few
 BRATS_SHAPE = (240, 240, 155)
 BRATS_NAME = re.compile(r"^BraTS(20|2021)?_", re.IGNORECASE)
 MIN_POOLED_PIXELS = 4  # a slice must keep some brain at the smallest size in use
+
+
+class DataPlan(Protocol):
+    """What the data takes from an evaluation preset (nn.evaluation.preset.EvalPreset)."""
+
+    image_size: int
+    val_fraction: float
+    test_fraction: float
+    max_cases: tuple[int, int, int]
+    max_slices_per_case: int
+    max_early_stopping_slices: int
+    speed_volumes: int
 
 
 def pool(images: np.ndarray, masks: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -78,9 +90,11 @@ class EvalCase:
 
 
 def _usable(stack: SliceStack, size: int) -> np.ndarray:
-    """Brain slices that still hold brain after pooling to the preset's size."""
-    _, masks = pool(stack.images, stack.masks, size)
-    return stack.has_brain & (masks.reshape(len(masks), -1).sum(axis=1) >= MIN_POOLED_PIXELS)
+    """Brain slices that still hold brain after pooling to the preset's size: enough pixels,
+    and enough of the slice for the app's engine to analyse it there."""
+    pooled = pool_stack(stack, size)
+    pixels = pooled.masks.reshape(len(pooled), -1).sum(axis=1)
+    return stack.has_brain & pooled.has_brain & (pixels >= MIN_POOLED_PIXELS)
 
 
 def eval_case(case: LabelledCase, size: int, max_slices: int) -> EvalCase:
@@ -176,7 +190,7 @@ def _capped(split: CaseSplit, caps: tuple[int, int, int]) -> CaseSplit:
     return CaseSplit(split.train[: caps[0]], split.val[: caps[1]], split.test[: caps[2]])
 
 
-def load_eval_data(root: Path, preset: EvalPreset, seed: int) -> EvalData:
+def load_eval_data(root: Path, preset: DataPlan, seed: int) -> EvalData:
     """Split by patient, cap each part, load and reduce to what the rows need."""
     cases = find_cases(root)  # DatasetError when the folder is missing or holds no cases
     if len(cases) < MIN_CASES:

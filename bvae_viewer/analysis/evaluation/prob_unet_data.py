@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bvae_viewer.analysis.evaluation.data import MIN_POOLED_PIXELS, pool
 from bvae_viewer.data.brats import BratsCase, load_case
-from bvae_viewer.data.graders import graders_on_grid, load_graders
-from bvae_viewer.nn.evaluation.data import MIN_POOLED_PIXELS, pool
-from bvae_viewer.nn.prob_unet_train import pack_graders
+from bvae_viewer.data.graders import graders_on_grid, load_graders, pack_graders
 
 
 @dataclass(frozen=True)

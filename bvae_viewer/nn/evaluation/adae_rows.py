@@ -1,0 +1,47 @@
+"""The `adae` group: the adversarial dual autoencoder baseline, scored two ways."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+
+from bvae_viewer.analysis.evaluation.store import RowRecord
+from bvae_viewer.nn.evaluation.adae import adae_config, adae_maps, train_adae
+from bvae_viewer.nn.evaluation.runs import (
+    RowsFn,
+    RunContext,
+    parameters_m,
+    preset_options,
+    score_row,
+)
+
+
+def adae_rows(ctx: RunContext) -> list[RowRecord]:
+    p = ctx.preset
+    config = adae_config(p.base_config)
+    options = preset_options(ctx, ctx.seed)  # ADAE's own loop reads no early-stopping setting
+    ctx.log(f"training adae (generator and discriminator, budget {p.budget_s:.0f} s)")
+    t0 = time.perf_counter()
+    result = train_adae(
+        config, ctx.data.train.images, ctx.data.stopping.images, options, progress=p.progress_bars
+    )
+    training = {
+        "epochs_run": result.epochs_run,
+        "stopped": result.stopped,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "final_losses": result.history[-1] if result.history else None,
+    }
+    ctx.log(f"  {result.epochs_run} epochs, stopped by {result.stopped}")
+    meta = {
+        "config": asdict(config),
+        "training": training,
+        "parameters_m": parameters_m(result.generator, result.discriminator),
+    }
+    rows = []
+    for name, against in (("adae", "generated"), ("adae_x", "input")):
+        maps = adae_maps(result.generator, result.discriminator, ctx.device, against)
+        rows.append(score_row(ctx, name, maps, config.image_size, dict(meta), alpha=1.0))
+    return rows
+
+
+GROUPS: dict[str, RowsFn] = {"adae": adae_rows}

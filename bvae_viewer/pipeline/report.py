@@ -1,0 +1,75 @@
+"""One builder of a report's data, for `analyze --report` and the window's export alike."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+
+from bvae_viewer.analysis.case import CaseResult
+from bvae_viewer.analysis.maps import MapSet, SliceResult
+from bvae_viewer.analysis.model_info import ModelInfo
+from bvae_viewer.analysis.triage import TriagePolicy
+from bvae_viewer.pipeline.analyze import CaseAnalysis
+from bvae_viewer.pipeline.case import LoadedCase
+from bvae_viewer.review.report_data import MapKeeper, ReportData
+from bvae_viewer.review.store import DecisionRecord
+
+
+def kept_maps(
+    results: Iterable[SliceResult | None], policy: TriagePolicy, decided: Collection[int] = ()
+) -> dict[int, MapSet]:
+    """The maps a report shows, chosen as `analyze` chooses them while slices stream in."""
+    keeper = MapKeeper(policy, decided)
+    for r in results:
+        if r is not None:
+            keeper.offer(r.scores, r.maps)
+    return keeper.maps
+
+
+def report_data(
+    case: LoadedCase,
+    result: CaseResult,
+    maps: dict[int, MapSet],
+    info: ModelInfo,
+    device: str,
+    map_levels: Mapping[str, tuple[float, float]],
+    decisions: Mapping[int, DecisionRecord] | None = None,
+    case_review: DecisionRecord | None = None,
+    radiological: bool = True,
+) -> ReportData:
+    """What a report of an analysed case shows: its method's panels at these levels, with
+    the reviewer's decisions if there are any."""
+    return ReportData(
+        case_label=case.source.name,  # reports remove identifiers from it
+        case_hash=case.fingerprint,
+        result=result,
+        maps=maps,
+        map_levels=dict(map_levels),
+        model_name=info.name,
+        model_sha256=info.sha256,
+        method=info.method,
+        device=device,
+        metadata=case.metadata,
+        decisions=dict(decisions or {}),
+        identity=case.identity,
+        case_review=case_review,
+        radiological=radiological,
+    )
+
+
+def analysis_report_data(
+    analysis: CaseAnalysis,
+    info: ModelInfo,
+    decisions: Mapping[int, DecisionRecord] | None = None,
+    case_review: DecisionRecord | None = None,
+) -> ReportData:
+    """The report of an `analyze` run (model-space orientation: radiological, as saved)."""
+    return report_data(
+        analysis.case,
+        analysis.result,
+        analysis.maps,
+        info,
+        analysis.record.device_label,
+        analysis.map_levels,
+        decisions,
+        case_review,
+    )
