@@ -167,6 +167,11 @@ def _parser() -> argparse.ArgumentParser:
         "--compare-paper", action="store_true",
         help="also time the paper configuration on the same stack (slow on a CPU)",
     )
+    be.add_argument(
+        "--engine-options", action="store_true",
+        help="also time an ensemble of 3, 3 test-time views, both, and MC dropout, as ratios "
+        "to the single model",
+    )
     add_pacs_commands(sub)
     return parser
 
@@ -425,7 +430,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             "--compare-paper and --training time the Bayesian VAE only; this model is "
             f"{bundle.method}."
         )
-    if args.compare_paper:
+    if args.engine_options and bundle.method != BVAE:
+        raise UserError(f"--engine-options are options of the Bayesian VAE; this model is "
+                        f"{bundle.method}.")
+    if args.engine_options:
+        from bvae_viewer.nn.bench import compare_options
+
+        figures = compare_options(bundle, device=args.device, samples=args.samples)
+    elif args.compare_paper:
         from bvae_viewer.nn.bench import compare_configs
         from bvae_viewer.nn.config import ModelConfig
 

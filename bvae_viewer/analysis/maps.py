@@ -58,6 +58,9 @@ class SliceScores:
     latent_nll: float = float("nan")  # -log N(mu; 0, I) per latent dim, an OOD signal
     pixel_score_peak: float = float("nan")  # peak_pixel_score(), the other A_pixel reduction
     empty: bool = False
+    # SD of the log anomaly score over an ensemble's members (and test-time views): how much
+    # the voices disagree on this slice; NaN for a single model (nn.voices).
+    score_spread: float = float("nan")
 
 
 @dataclass(frozen=True)

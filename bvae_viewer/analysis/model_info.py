@@ -59,6 +59,9 @@ class ModelInfo:
     # Which network family the weights are (analysis.methods): "bvae" for every model made
     # before the others existed, so older model.json files read unchanged.
     method: str = "bvae"
+    # Deep-ensemble members shipped beside the weights: model folders (relative to this one)
+    # of the same method and grid, trained apart (nn.voices). Empty: a single model.
+    members: tuple[str, ...] = ()
 
     @property
     def short_hash(self) -> str:
@@ -73,6 +76,7 @@ class ModelInfo:
         cal["map_levels"] = {k: tuple(v) for k, v in cal.get("map_levels", {}).items()}
         fields = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
         fields["calibration"] = Calibration(**cal)
+        fields["members"] = tuple(fields.get("members", ()))
         return cls(**fields)
 
 

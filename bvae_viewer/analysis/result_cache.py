@@ -27,7 +27,7 @@ from bvae_viewer.data.preprocess import SliceStack
 
 # Bump when the layout of an entry changes: old entries then simply miss. Format 2: every
 # entry carries its maps' measured display levels (map_p99), whoever wrote it.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3  # 3: SliceScores.score_spread
 # The maps the engine computes; MapSet.original and .brain_mask come from the stack.
 MAP_FIELDS = ("reconstruction", "aleatoric", "epistemic", "error", "pixel_score")
 _SCORE_FIELDS = tuple(f.name for f in fields(SliceScores))

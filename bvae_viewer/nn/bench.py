@@ -7,6 +7,7 @@ import platform
 import resource
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from bvae_viewer.nn.device import choose_device
 from bvae_viewer.nn.engine import InferenceEngine
 from bvae_viewer.nn.losses import vae_loss
 from bvae_viewer.nn.network import build_network
+from bvae_viewer.nn.voices import EngineOptions
 
 
 def synthetic_stack(
@@ -157,6 +159,7 @@ def run_bench(
     brain_slices: int | None = None,
     training: bool = False,
     frontend: bool = False,
+    options: EngineOptions | None = None,
 ) -> dict[str, Any]:
     """Time one synthetic volume through the engine; put the figures beside the machine's peak.
     frontend: also time the clinical front end on a head with skull (issue 17)."""
@@ -164,7 +167,7 @@ def run_bench(
     stack = synthetic_stack(n_slices, brain_slices, bundle.image_size)
     n_brain = int(stack.has_brain.sum())
     middle = n_slices // 2
-    engine = InferenceEngine(copy.deepcopy(bundle), device=dev, samples=samples)
+    engine = InferenceEngine(copy.deepcopy(bundle), device=dev, samples=samples, options=options)
     # Warm-up: one batch, so one-time costs (thread pools, kernels) are not timed.
     for _ in zip(range(engine.batch_size + 1), engine.run(stack, order=[middle]), strict=False):
         pass
@@ -189,6 +192,7 @@ def run_bench(
         "config": bundle.config.name,
         "method": bundle.method,
         "samples": samples,
+        "engine_options": engine.options.label,
         "volume_seconds": round(seconds, 3),
         "first_slice_seconds": round(first or 0.0, 4),
         "slices_per_second": round(n_slices / seconds, 1),
@@ -213,3 +217,38 @@ def run_bench(
 
         figures.update(time_front_end())
     return figures
+
+
+# The engine options timed beside the single model: members x views, and MC dropout.
+OPTION_GRID = {"ensemble_3": EngineOptions(members=3), "tta_3_views": EngineOptions(views=3),
+               "ensemble_3_x_tta_2": EngineOptions(members=3, views=2)}
+
+
+def with_stand_in_members(bundle: Bundle, n: int) -> Bundle:
+    """The bundle with ``n`` members; copies of its network where it ships fewer. Timing only:
+    a member costs the same whatever its weights."""
+    shipped = list(bundle.members)
+    while len(shipped) < n:
+        shipped.append(copy.deepcopy(bundle.network))
+    return Bundle(bundle.network, bundle.info, bundle.config, members=tuple(shipped[:n]))
+
+
+def compare_options(
+    bundle: Bundle, device: str = "auto", samples: int = 5, n_slices: int = 155
+) -> dict[str, Any]:
+    """Volume time of each engine option (and of MC dropout) against the single model, from
+    one run on the same stack, as ratios."""
+    single = run_bench(bundle, device, samples, n_slices)
+    out: dict[str, Any] = {}
+    runs = {name: (with_stand_in_members(bundle, o.members - 1), o)
+            for name, o in OPTION_GRID.items()}
+    dropout = replace(bundle.config, dropout=0.1)
+    runs[f"mc_dropout_{samples}_passes"] = (untrained_bundle(dropout, bundle), None)
+    for name, (variant, options) in runs.items():
+        figures = run_bench(variant, device, samples, n_slices, options=options)
+        out[name] = {
+            "volume_seconds": figures["volume_seconds"],
+            "first_slice_seconds": figures["first_slice_seconds"],
+            "slower_than_single": _sig(figures["volume_seconds"] / single["volume_seconds"]),
+        }
+    return {"single": single, "options": out}

@@ -41,6 +41,8 @@ class Bundle:
     network: nn.Module
     info: ModelInfo
     config: Any
+    # The ensemble members model.json lists (nn.voices), loaded and checked like the network.
+    members: tuple[nn.Module, ...] = ()
 
     @property
     def method(self) -> str:
@@ -156,4 +158,20 @@ def load_bundle(model_dir: Path, device: str | torch.device = "cpu") -> Bundle:
     network = network.to(target).eval()
     if getattr(config, "channels_last", False):  # the VAE's setting; the others have none
         network = network.to(memory_format=torch.channels_last)
-    return Bundle(network=network, info=info, config=config)
+    members = tuple(_load_member(model_dir, name, info, target) for name in info.members)
+    return Bundle(network=network, info=info, config=config, members=members)
+
+
+def _load_member(model_dir: Path, name: str, info: ModelInfo, device: torch.device) -> nn.Module:
+    """One ensemble member: a model folder of the same method and grid as the main one."""
+    folder = (model_dir / name).resolve()
+    if model_dir.resolve() not in folder.parents or folder == model_dir.resolve():
+        raise WeightsError(f"The ensemble member {name} must be a folder inside {model_dir}.")
+    member = load_bundle(folder, device)
+    if member.members or member.method != info.method or member.image_size != int(
+        info.config.get("image_size", member.image_size)
+    ):
+        raise WeightsError(
+            f"The ensemble member {name} is not a single {info.method} model on the same grid."
+        )
+    return member.network

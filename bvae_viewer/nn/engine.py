@@ -3,6 +3,7 @@ order asked for, in batches, cancellable, shrinking the batch (then leaving CUDA
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -11,11 +12,20 @@ import numpy as np
 import torch
 
 from bvae_viewer.analysis.maps import MapSet, SliceResult, score_slice
+from bvae_viewer.analysis.methods import BVAE
 from bvae_viewer.data.preprocess import SliceStack
 from bvae_viewer.nn.bundle import Bundle
 from bvae_viewer.nn.device import choose_device, device_label
-from bvae_viewer.nn.producers import producer_for
+from bvae_viewer.nn.producers import MapProducer, producer_for
 from bvae_viewer.nn.producers import slice_noise as slice_noise  # where callers look for it
+from bvae_viewer.nn.voices import (
+    EngineOptions,
+    VoicesError,
+    VoicesMaps,
+    geometric_views,
+    score_spread,
+    voice_scores,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +55,11 @@ class InferenceEngine:
         samples: int = 5,
         batch_size: int = 16,
         seed: int = 0,
+        options: EngineOptions | None = None,
     ) -> None:
         if samples < 1:
             raise EngineError("The number of samples must be at least 1.")
+        self.options = options or EngineOptions()
         self.bundle = bundle
         self.network = bundle.network
         self.samples = samples
@@ -56,8 +68,27 @@ class InferenceEngine:
         self.alpha = float(bundle.info.calibration.alpha)
         self.reduction = bundle.info.calibration.reduction
         self.notes: list[str] = []
-        self.producer = producer_for(bundle.method, bundle.network, samples, seed)
+        self.producer = self._producer(bundle, samples, seed)
         self._move_to(choose_device(device))
+
+    def _producer(self, bundle: Bundle, samples: int, seed: int) -> MapProducer:
+        """The method's own producer, or the VAE's voices (members x views) when asked."""
+        options = self.options
+        if options.voices == 1:
+            return producer_for(bundle.method, bundle.network, samples, seed)
+        if bundle.method != BVAE:
+            raise EngineError("Ensembles and test-time views are options of the Bayesian VAE.")
+        if options.members > 1 + len(bundle.members):
+            raise EngineError(
+                f"The model has {1 + len(bundle.members)} ensemble member(s), "
+                f"not {options.members}."
+            )
+        try:
+            views = geometric_views(options.views, bundle.image_size)
+        except VoicesError as exc:
+            raise EngineError(str(exc)) from None
+        networks = [bundle.network, *bundle.members[: options.members - 1]]
+        return VoicesMaps(networks, views, samples, seed)
 
     def _move_to(self, device: torch.device) -> None:
         self.device = device
@@ -74,6 +105,7 @@ class InferenceEngine:
             maps, latent_nll = self.producer(x, positions)
             maps = {k: v.float().cpu().numpy() for k, v in maps.items()}
             latent_nll = latent_nll.cpu().numpy()
+        voice_error, voice_pixel = maps.get("voice_error"), maps.get("voice_pixel_score")
         results = []
         for i, p in enumerate(positions):
             mapset = MapSet(
@@ -85,8 +117,19 @@ class InferenceEngine:
                 pixel_score=maps["pixel_score"][i],
                 brain_mask=stack.masks[p].astype(bool, copy=False),
             )
-            results.append(self._result(stack, p, mapset, float(latent_nll[i])))
+            result = self._result(stack, p, mapset, float(latent_nll[i]))
+            if voice_error is not None:
+                result = self._with_spread(result, voice_error[i], voice_pixel[i])
+            results.append(result)
         return results
+
+    def _with_spread(
+        self, result: SliceResult, error: np.ndarray, pixel: np.ndarray
+    ) -> SliceResult:
+        """The voices' disagreement on the slice's score, beside the pooled score."""
+        voices = voice_scores(error, pixel, result.maps.brain_mask, self.alpha, self.reduction)
+        scores = dataclasses.replace(result.scores, score_spread=score_spread(voices))
+        return SliceResult(result.position, result.maps, scores)
 
     def _result(self, stack: SliceStack, p: int, maps: MapSet, nll: float) -> SliceResult:
         scores = score_slice(

@@ -52,7 +52,7 @@ def _flagged_maps(
     missing = [k for k in flagged if k not in maps]
     if missing:
         engine = open_engine(bundle, device=device, samples=samples)
-        for result in engine.run(analysis.loaded.stack, order=missing):
+        for result in engine.run(analysis.case.stack, order=missing):
             maps[result.position] = result.maps
             if all(k in maps for k in missing):
                 break  # the engine streams the asked-for slices first
@@ -94,7 +94,7 @@ def model_volume_affine(loaded: LoadedCase) -> np.ndarray:
 
 def results_for_pacs(case: PacsCase, bundle: Bundle) -> list[Dataset]:
     """The SEG (if any region) and the SR of an analysed series, built from its own files."""
-    stack = case.analysis.loaded.stack
+    stack = case.analysis.case.stack
     voxel_ml = stack.pixel_mm**2 * stack.slice_mm / 1000.0
     region_ml = {k: float(m.sum()) * voxel_ml for k, m in case.region.items()}
     summary = summarise(
@@ -102,5 +102,5 @@ def results_for_pacs(case: PacsCase, bundle: Bundle) -> list[Dataset]:
     )
     source = read_source(case.folder)
     return result_objects(
-        source, case.region, model_volume_affine(case.analysis.loaded), stack.grid, summary
+        source, case.region, model_volume_affine(case.analysis.case), stack.grid, summary
     )

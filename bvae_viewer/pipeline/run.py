@@ -54,10 +54,11 @@ def cache_key_for(stack: SliceStack, fingerprint: str, engine: InferenceEngine) 
     if not engine.producer.cacheable:
         return None
     info = engine.bundle.info
+    options = engine.options  # test-time views change the maps: part of the key
     return make_key(
         case_hash=fingerprint,
         stack=stack,
-        model_sha256=info.sha256,
+        model_sha256=info.sha256 if options.voices == 1 else f"{info.sha256}+{options.label}",
         model_config=info.config,
         alpha=engine.alpha,
         reduction=engine.reduction,

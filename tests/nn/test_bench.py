@@ -2,10 +2,13 @@ import numpy as np
 
 from bvae_viewer.nn.bench import (
     compare_configs,
+    compare_options,
     run_bench,
     synthetic_stack,
     training_throughput,
+    with_stand_in_members,
 )
+from bvae_viewer.nn.voices import EngineOptions
 from tests.nn.nnkit import tiny_config
 
 
@@ -49,3 +52,17 @@ def test_compare_configs_times_both_on_the_same_stack(tiny_bundle):
     row = figures["compared"]["pooled"]
     assert row["volume_seconds"] > 0 and row["slower_than_bundled"] > 0
     assert row["model_gflop_per_volume"] > 0
+
+
+def test_engine_options_are_timed_beside_the_single_model(tiny_bundle):
+    figures = compare_options(tiny_bundle, device="cpu", samples=2, n_slices=8)
+    assert figures["single"]["engine_options"] == "single model"
+    assert set(figures["options"]) == {
+        "ensemble_3", "tta_3_views", "ensemble_3_x_tta_2", "mc_dropout_2_passes"}
+    for row in figures["options"].values():
+        assert row["volume_seconds"] > 0 and row["slower_than_single"] > 0
+    # The work (not the clock) grows with the voices: three members, three networks' FLOPs.
+    three = run_bench(with_stand_in_members(tiny_bundle, 2), device="cpu", samples=2,
+                      n_slices=8, options=EngineOptions(members=3))
+    one = figures["single"]
+    assert three["model_gflop_per_volume"] / one["model_gflop_per_volume"] > 2.5
