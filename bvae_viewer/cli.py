@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument("--out", type=Path, required=True)
     an.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     an.add_argument("--samples", type=int, default=5, help="latent samples K (default 5)")
+    an.add_argument("--members", type=int, default=1,
+                    help="Bayesian VAE: ensemble members to pool (the model's own first; "
+                    "default 1)")
+    an.add_argument("--views", type=int, default=1,
+                    help="Bayesian VAE: geometric test-time views per member (default 1)")
     an.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
     an.add_argument(
         "--report", type=Path, help="also write a report: .pdf, .html, .csv or .json"
@@ -219,6 +224,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
     if args.samples < 1:
         raise UserError("--samples must be at least 1.")
+    if args.members < 1 or args.views < 1:
+        raise UserError("--members and --views must be at least 1.")
     if args.include_identifiers and args.report is None:
         raise UserError("--include-identifiers only applies to a --report.")
     if args.report is not None:
@@ -231,7 +238,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from bvae_viewer.nn.device import choose_device
     from bvae_viewer.pipeline.analyze import analyze_loaded
     from bvae_viewer.pipeline.case import load_case
-    from bvae_viewer.pipeline.model import load_model
+    from bvae_viewer.pipeline.model import EngineOptions, load_model
     from bvae_viewer.pipeline.report import analysis_report_data
 
     # A bad input is reported before the model is read.
@@ -250,6 +257,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     analysis = analyze_loaded(
         loaded, bundle, device=args.device, samples=args.samples,
         keep_maps=args.report is not None, decided=decisions.keys(), use_cache=not args.no_cache,
+        options=EngineOptions(members=args.members, views=args.views),
     )
     result = analysis.result
     write_case_outputs(result, args.out)

@@ -14,7 +14,7 @@ from bvae_viewer.analysis.frontend_review import with_front_end
 from bvae_viewer.analysis.maps import MapSet, SliceScores
 from bvae_viewer.analysis.triage import TriagePolicy
 from bvae_viewer.pipeline.case import LoadedCase, load_case
-from bvae_viewer.pipeline.model import Bundle, open_engine
+from bvae_viewer.pipeline.model import Bundle, EngineOptions, open_engine
 from bvae_viewer.pipeline.run import CaseRun, RunRecord
 from bvae_viewer.review.deid import redact
 from bvae_viewer.review.report_data import MapKeeper
@@ -79,6 +79,7 @@ def analyze_loaded(
     decided: Collection[int] = (),
     use_cache: bool = True,
     cache: ResultCache | None = None,
+    options: EngineOptions | None = None,
 ) -> CaseAnalysis:
     """Infer and triage a loaded case.
 
@@ -88,7 +89,7 @@ def analyze_loaded(
     when it holds this volume for this model, K, seed and device, and store it there when
     not; case.json's "cache" says which. Triage is redone either way: thresholds may change.
     """
-    engine = open_engine(bundle, device=device, samples=samples)
+    engine = open_engine(bundle, device=device, samples=samples, options=options)
     policy = TriagePolicy.from_calibration(bundle.info.calibration)
     keeper = MapKeeper(policy, decided) if keep_maps else None
     log.info(
@@ -112,6 +113,7 @@ def analyze_loaded(
     if loaded.prepared is not None:  # its review reason, and calls on the input's slices
         result = with_front_end(result, loaded.prepared)
     result.extra.update(case_facts(loaded, bundle, record, samples))
+    result.extra["engine_options"] = engine.options.label
     log.info(
         "analyzed %s: %s, load %.2f s, preprocess %.2f s, %s %.2f s",
         loaded.source,

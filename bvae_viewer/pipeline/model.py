@@ -11,12 +11,14 @@ from bvae_viewer.analysis.model_info import ModelInfoError
 from bvae_viewer.nn.bundle import Bundle, WeightsError, load_bundle
 from bvae_viewer.nn.device import DeviceError
 from bvae_viewer.nn.engine import EngineError, InferenceEngine
+from bvae_viewer.nn.voices import EngineOptions
 
 __all__ = [
     "MODEL_ERRORS",
     "RUN_ERRORS",
     "Bundle",
     "EngineError",
+    "EngineOptions",
     "InferenceEngine",
     "load_model",
     "open_engine",
@@ -34,6 +36,9 @@ def load_model(folder: Path, device: str = "cpu") -> Bundle:
     return load_bundle(Path(folder), device=device)
 
 
-def open_engine(bundle: Bundle, device: str = "auto", samples: int = 5) -> InferenceEngine:
-    """The model on a device, K samples: one per run, or one for a whole batch."""
-    return InferenceEngine(bundle, device=device, samples=samples)
+def open_engine(
+    bundle: Bundle, device: str = "auto", samples: int = 5, options: EngineOptions | None = None
+) -> InferenceEngine:
+    """The model on a device, K samples (and, for the VAE, ensemble members x test-time
+    views): one per run, or one for a whole batch."""
+    return InferenceEngine(bundle, device=device, samples=samples, options=options)
