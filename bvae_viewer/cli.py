@@ -12,10 +12,9 @@ import time
 from pathlib import Path
 
 from bvae_viewer import __version__
-from bvae_viewer.analysis.methods import BVAE, METHODS, PROB_UNET, REVERSE_DISTILLATION
-from bvae_viewer.pacs_cli import add_pacs_commands
+from bvae_viewer.analysis.methods import BVAE, PROB_UNET, REVERSE_DISTILLATION
+from bvae_viewer.cli_parser import SUBCOMMANDS, build_parser
 
-SUBCOMMANDS = ("gui", "analyze", "synth", "train", "evaluate", "bench", "pacs")
 EXIT_BAD_INPUT = 2
 
 log = logging.getLogger(__name__)
@@ -23,162 +22,6 @@ log = logging.getLogger(__name__)
 
 class UserError(Exception):
     """Bad input: reported as one line on stderr with exit code 2."""
-
-
-_PREPROCESS_ARGS = ("--preprocess",)
-_PREPROCESS_KWARGS = {
-    "choices": ("auto", "always", "never"), "default": "auto",
-    "help": "clinical front end (skull stripping, registration to the model's space): run it "
-    "unless the scan is already stripped and 1 mm (auto, default), always, or never",
-}
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="bvae-viewer",
-        description="Review brain MRI with an uncertainty-aware Bayesian VAE. "
-        "Research use only; not a medical device.",
-    )
-    parser.add_argument("--version", action="store_true", help="print versions and exit")
-    sub = parser.add_subparsers(dest="command")
-
-    gui = sub.add_parser("gui", help="open the review window (the default)")
-    gui.add_argument(
-        "file", nargs="?", type=Path,
-        help="NIfTI/MHA/NRRD file, DICOM folder, or a folder of cases (opened as a batch)",
-    )
-    gui.add_argument("--demo", action="store_true", help="open the bundled demo case")
-    gui.add_argument("--screenshot", type=Path, help="analyse, save a PNG of the window, exit")
-    gui.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
-    gui.add_argument(*_PREPROCESS_ARGS, **_PREPROCESS_KWARGS)
-
-    an = sub.add_parser("analyze", help="analyse one volume; write slices.csv and case.json")
-    an.add_argument("input", type=Path, help="NIfTI/MHA/NRRD file or DICOM series folder")
-    an.add_argument("--out", type=Path, required=True)
-    an.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    an.add_argument("--samples", type=int, default=5, help="latent samples K (default 5)")
-    an.add_argument("--members", type=int, default=1,
-                    help="Bayesian VAE: ensemble members to pool (the model's own first; "
-                    "default 1)")
-    an.add_argument("--views", type=int, default=1,
-                    help="Bayesian VAE: geometric test-time views per member (default 1)")
-    an.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
-    an.add_argument(
-        "--report", type=Path, help="also write a report: .pdf, .html, .csv or .json"
-    )
-    an.add_argument(
-        "--include-identifiers", action="store_true",
-        help="put the patient's name, ID, dates etc. in the report (default: left out)",
-    )
-    an.add_argument(*_PREPROCESS_ARGS, **_PREPROCESS_KWARGS)
-    an.add_argument(
-        "--no-cache", action="store_true",
-        help="run the model even if the result cache holds this volume (and do not store it)",
-    )
-
-    sy = sub.add_parser("synth", help="write a synthetic BraTS-layout dataset")
-    sy.add_argument("--out", type=Path, required=True)
-    sy.add_argument("--cases", type=int, default=100)
-    sy.add_argument("--seed", type=int, default=0)
-    sy.add_argument("--workers", type=int, default=None)
-    sy.add_argument("--healthy-fraction", type=float, default=0.2)
-    sy.add_argument(
-        "--variety", choices=("classic", "wide"), default="classic",
-        help="classic: MNI152 with small warps (the bundled model's data); wide: several real "
-        "heads, large warps, contrast and scanner randomisation",
-    )
-
-    tr = sub.add_parser("train", help="train, calibrate and save a model from a BraTS folder")
-    tr.add_argument("--data", type=Path, required=True)
-    tr.add_argument("--out", type=Path, required=True)
-    tr.add_argument(
-        "--method", choices=tuple(METHODS), default=BVAE,
-        help="the network to train (default: the Bayesian VAE)",
-    )
-    tr.add_argument("--config", choices=("fast", "paper"), default="fast",
-                    help="the Bayesian VAE's configuration")
-    tr.add_argument(
-        "--width", type=int, default=16,
-        help="reverse_distillation / prob_unet: channels of the first level (default 16)",
-    )
-    tr.add_argument("--epochs", type=int, default=40)
-    tr.add_argument("--batch-size", type=int, default=32)
-    tr.add_argument("--lr", type=float, default=1e-3)
-    tr.add_argument("--warmup-epochs", type=float, default=10.0, help="beta warm-up length")
-    tr.add_argument("--patience", type=int, default=8, help="early-stopping patience (epochs)")
-    tr.add_argument("--lr-warmup-steps", type=int, default=200, help="linear learning-rate ramp")
-    tr.add_argument(
-        "--time-budget", type=float, default=None,
-        help="seconds per network (Reverse Distillation trains two); stop cleanly",
-    )
-    tr.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument(
-        "--denoise", type=float, default=0.0, metavar="STD",
-        help="bvae: train to restore inputs corrupted with coarse noise of this standard "
-        "deviation (Kascenas et al. 2022; 0.2 in the paper; default 0: off)",
-    )
-    tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
-    tr.add_argument("--name", default=None, help="model name (default bvae-<config>)")
-    tr.add_argument(
-        "--init-from",
-        type=Path,
-        default=None,
-        help="start from this model folder's weights and configuration (fine-tuning)",
-    )
-
-    ev = sub.add_parser("evaluate", help="metrics, ablations and baselines on a BraTS folder")
-    ev.add_argument("--data", type=Path, help="BraTS-layout folder (optional with --robustness)")
-    ev.add_argument("--out", type=Path, required=True)
-    ev.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
-    ev.add_argument("--preset", choices=("quick", "full"), default="quick")
-    ev.add_argument(
-        "--groups",
-        default=None,
-        help="comma-separated row groups to run, in the preset's order (default: all of them)",
-    )
-    ev.add_argument(
-        "--budget",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="training wall time per network, instead of the preset's",
-    )
-    ev.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument(
-        "--robustness", action="store_true",
-        help="also (or, without --data, only) run the robustness suite on the given model: "
-        "synthetic normal and tumour brains varied one factor at a time (part of --preset full)",
-    )
-    ev.add_argument("--robustness-factors", default=None,
-                    help="comma-separated factors of the suite (default: all of them)")
-    ev.add_argument("--robustness-subjects", type=int, default=4,
-                    help="normal subjects per strength (tumour subjects: half as many)")
-    ev.add_argument("--robustness-cache", type=Path, default=None,
-                    help="keep the suite's volumes here, to measure another model on them")
-
-    be = sub.add_parser("bench", help="performance figures as JSON")
-    be.add_argument("--json", type=Path, help="also write the figures to this file")
-    be.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    be.add_argument("--samples", type=int, default=5)
-    be.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
-    be.add_argument("--training", action="store_true", help="also time training steps")
-    be.add_argument(
-        "--gui", action="store_true",
-        help="also time the review window's own analysis of the same volume",
-    )
-    be.add_argument(
-        "--compare-paper", action="store_true",
-        help="also time the paper configuration on the same stack (slow on a CPU)",
-    )
-    be.add_argument(
-        "--engine-options", action="store_true",
-        help="also time an ensemble of 3, 3 test-time views, both, and MC dropout, as ratios "
-        "to the single model",
-    )
-    add_pacs_commands(sub)
-    return parser
 
 
 def _normalise_argv(argv: list[str]) -> list[str]:
@@ -508,7 +351,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(_normalise_argv(argv))
+    args = build_parser().parse_args(_normalise_argv(argv))
     if args.version:
         return _version()
     from bvae_viewer.logs import setup_logging
