@@ -49,7 +49,11 @@ def settle(
     )
     slot.analysed, slot.status = analysed, CaseStatus.DONE
     slot.scores, slot.decision = result.scores, result.case
-    slot.ood = tuple(ood_reasons(result.features, calibration.ood))
+    prepared = analysed.case.prepared  # an implausible brain extraction: review, as analyze
+    front_end = (prepared.review_reason,) if prepared and prepared.review_reason else ()
+    slot.ood = (*front_end, *ood_reasons(result.features, calibration.ood))
+    if front_end:
+        slot.decision = policy.decide_case(slot.scores, slot.ood)
 
 
 def redecide(slots: Sequence[CaseSlot], policy: TriagePolicy) -> None:

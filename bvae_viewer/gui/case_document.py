@@ -129,7 +129,8 @@ class CaseDocument(QObject):
         self._refresh.stop()
         if self.case is not None and self.policy is not None and self.bundle is not None:
             triage = triage_results(
-                self.case.stack, self.results, self.bundle.info.calibration, self.policy
+                self.case.stack, self.results, self.bundle.info.calibration, self.policy,
+                self.case.prepared,
             )
             self.decisions, self.case_result = triage.decisions, triage.case
         self.triage_changed.emit()
