@@ -3,10 +3,14 @@ profile, the slice's numbers, the localizer and the status bar's model and devic
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import QObject
 
 from bvae_viewer.analysis.model_info import ModelInfo
+from bvae_viewer.analysis.review_reasons import slice_review_reason
+from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.case_document import CaseDocument
 from bvae_viewer.gui.frontend_view import frontend_html
@@ -106,8 +110,14 @@ class SliceDisplay(QObject):
             d.thresholds(),
             d.record_at(index),
         )
-        # The front end's steps, timings and warnings (issue 17) below the slice's numbers.
-        self.w.info.setText(self.w.info.text() + frontend_html(d.case.prepared))
+        # Why the slice is in review, in the sentence the report uses, and the front end's
+        # steps, timings and warnings (issue 17), below the slice's numbers.
+        why = ""
+        if result is not None and d.policy is not None and d.decisions[index] == Decision.REVIEW:
+            reason = slice_review_reason(result.scores, d.policy) or case_reason(d)
+            if reason:
+                why = strings.REVIEW_REASON_HTML.format(reason=html.escape(reason))
+        self.w.info.setText(self.w.info.text() + why + frontend_html(d.case.prepared))
 
     def _show_pixel(self, point) -> None:
         if point is None:
@@ -158,3 +168,12 @@ class SliceDisplay(QObject):
                 best, best_score = i, r.scores.anomaly_score
         if best is not None:
             self.state.set_slice(best)
+
+
+def case_reason(doc: CaseDocument) -> str:
+    """A slice sent to review because the whole case is (unlike the training data, an
+    implausible brain extraction): the case's own reasons."""
+    result = doc.case_result
+    if result is None or result.case.decision != Decision.REVIEW or not result.case.reasons:
+        return ""
+    return "the whole case is in review: " + "; ".join(result.case.reasons)

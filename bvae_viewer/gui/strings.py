@@ -339,3 +339,7 @@ OTHER_MODEL_DECISIONS = (
     "they stay with that model and are not shown here. Model menu: switch back to see them."
 )
 OTHER_MODEL_NAME = "{name} {hash}"
+# Slice details: why a slice is in review (analysis.review_reasons makes the sentence).
+REVIEW_REASON_HTML = (
+    "<div style='margin-top:4px;color:#ffb74d'><b>Why in review:</b> {reason}</div>"
+)

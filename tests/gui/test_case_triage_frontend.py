@@ -49,3 +49,21 @@ def test_an_implausible_extraction_reviews_the_case(tmp_path):
     half = triage_results(case.stack, partial, calibration, policy, doubtful)
     assert half.case is None and Decision.NORMAL not in half.decisions
     assert np.count_nonzero([d == Decision.REVIEW for d in half.decisions]) > 0
+
+
+def test_slice_details_say_why_a_slice_is_in_review(qtbot, window, volume_path):
+    with qtbot.waitSignal(window.analysis.done, timeout=120_000):
+        window.opener.open_path(volume_path)
+    doc = window.doc
+    index = window.state.slice
+    unc = doc.results[index].scores.unc_total
+    # An uncertainty threshold below this slice's uncertainty sends it to review.
+    doc.set_thresholds(doc.thresholds()[0], unc / 2)
+    qtbot.waitUntil(lambda: doc.decisions[index] == Decision.REVIEW, timeout=5_000)
+    window.display.refresh_slice_info()
+    text = window.info.text()
+    assert "Why in review:" in text and "above its threshold" in text
+    doc.set_thresholds(doc.thresholds()[0], unc * 100)
+    qtbot.waitUntil(lambda: doc.decisions[index] != Decision.REVIEW, timeout=5_000)
+    window.display.refresh_slice_info()
+    assert "Why in review:" not in window.info.text()
