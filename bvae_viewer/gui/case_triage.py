@@ -41,10 +41,7 @@ def triage_results(
         by_index = {s.slice_index: d for s, d in zip(case.scores, case.decisions, strict=True)}
         return Triage([by_index[r.scores.slice_index] for r in results], case)
     doubtful = prepared is not None and prepared.review_reason is not None
-    decisions = [
-        None if r is None
-        else Decision.REVIEW if doubtful and policy.decide_slice(r.scores) == Decision.NORMAL
-        else policy.decide_slice(r.scores)
-        for r in results
-    ]
+    decisions = [policy.decide_slice(r.scores) if r is not None else None for r in results]
+    if doubtful:  # nothing cleared as normal while the extraction is in doubt
+        decisions = [Decision.REVIEW if d == Decision.NORMAL else d for d in decisions]
     return Triage(decisions, None)
