@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset
-from scipy import ndimage
 
-from bvae_viewer.analysis.maps import PEAK_MEDIAN_PX, MapSet
+from bvae_viewer.analysis.findings import region_mask
+from bvae_viewer.analysis.maps import MapSet
 from bvae_viewer.data.preprocess import InPlaneGrid
 from bvae_viewer.io.orientation import LPS_TO_RAS
 
@@ -22,12 +22,7 @@ def flagged_region(
     The map is median-filtered first, as the peak score is: a lone noisy pixel is not a
     region, a lesion of a few pixels survives.
     """
-    region = {}
-    for k in flagged:
-        m = maps[k]
-        smooth = ndimage.median_filter(m.pixel_score, size=PEAK_MEDIAN_PX, mode="nearest")
-        region[k] = (smooth > pixel_threshold) & m.brain_mask
-    return region
+    return {k: region_mask(maps[k], pixel_threshold) for k in flagged}
 
 
 def _pixel_world_lps(ds: Dataset) -> np.ndarray:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bvae_viewer.analysis.geometry import SliceGeometry, identity_geometry
 from bvae_viewer.data.frontend import PreparedInput, prepare_input
 from bvae_viewer.data.preprocess import SliceStack, preprocess_volume
 from bvae_viewer.io import load_volume
@@ -41,8 +42,25 @@ class LoadedCase:
         return start_slice(self.stack)
 
     @property
+    def geometry(self) -> SliceGeometry:
+        """Grid pixel -> model voxel -> input voxel -> scanner mm (analysis.geometry)."""
+        size = int(self.stack.images.shape[-1]) if len(self.stack) else 128
+        if self.prepared is None:  # a case from before the front end: its own grid, 1 mm
+            spacing = self.spacing or (1.0, 1.0, 1.0)
+            return identity_geometry(self.stack.grid, self.stack.slice_index,
+                                     np.diag([*spacing, 1.0]), _shape3(self.shape), size)
+        t = self.prepared.transform
+        return SliceGeometry(self.stack.grid, np.asarray(self.stack.slice_index),
+                             t.model_to_input, t.input_affine, tuple(t.input_shape), size)
+
+    @property
     def notes(self) -> tuple[str, ...]:
         return tuple(self.metadata.notes)
+
+
+def _shape3(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    padded = (*shape, 1, 1, 1)
+    return int(padded[0]), int(padded[1]), int(padded[2])
 
 
 def start_slice(stack: SliceStack) -> int:
