@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 LOG_MARGIN = "log_margin"
 
@@ -81,6 +80,9 @@ def fit_error_model(
 ) -> ErrorModel:
     """Logistic regression of the automatic decision's errors on the named signals (slices
     where a signal is missing are left out: they go to review whatever the model says)."""
+    # scikit-learn is imported here: reading a model's stored error model must not pay for it.
+    from sklearn.linear_model import LogisticRegression
+
     errors = np.asarray(errors, dtype=bool)
     x = np.column_stack([np.asarray(signals[f], dtype=float) for f in features])
     ok = np.isfinite(x).all(axis=1)

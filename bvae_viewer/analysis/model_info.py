@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bvae_viewer.analysis.deferral import DeferralError, ErrorModel
+
 MODEL_JSON = "model.json"
 
 
@@ -62,6 +64,20 @@ class ModelInfo:
     # Deep-ensemble members shipped beside the weights: model folders (relative to this one)
     # of the same method and grid, trained apart (nn.voices). Empty: a single model.
     members: tuple[str, ...] = ()
+    # The calibrated probability that an automatic slice decision is wrong (analysis.deferral
+    # ErrorModel.to_dict), fitted on validation subjects: the review queue's order. Empty for
+    # a model without one (the queue then orders by distance from the line).
+    error_model: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def deferral(self) -> ErrorModel | None:
+        """The stored error model, or None (none stored, or damaged)."""
+        if not self.error_model:
+            return None
+        try:
+            return ErrorModel.from_dict(self.error_model)
+        except DeferralError:
+            return None
 
     @property
     def short_hash(self) -> str:

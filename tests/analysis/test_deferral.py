@@ -92,3 +92,14 @@ def test_bootstrap_resamples_subjects_not_slices():
     priority = np.random.default_rng(0).random(100)
     interval = aurc_intervals(errors, {"p": priority}, subjects, n_boot=200)["p"]
     assert interval.low == 0.0 and interval.high == 1.0
+
+
+def test_the_bundled_model_ships_its_error_model() -> None:
+    from bvae_viewer import paths
+    from bvae_viewer.analysis.model_info import read_model_info
+
+    model = read_model_info(paths.model_dir()).deferral
+    assert model is not None and model.features == (LOG_MARGIN,)
+    # Further from the line, less likely wrong; the cutoff is a probability.
+    p = model.probability({LOG_MARGIN: np.array([0.0, 0.5, 2.0])})
+    assert p[0] > p[1] > p[2] and 0.0 < model.review_cutoff < 1.0
