@@ -3,9 +3,10 @@
 A radiologist reads "a lesion in the left hemisphere, slices 61 to 78, 32 x 28 x 34 mm",
 not 18 flagged slices. A run is flagged slices with at most ``max_gap`` unflagged slices
 between them (one lesion dips below the line on a slice); its region is the median-filtered
-A_pixel above the pixel level on its slices (as the SEG sent to a PACS), its extent and side
-are measured in scanner millimetres. The window's queue, its opening slice, the report's
-first page and the PACS SR all read these, so they say the same.
+A_pixel above the pixel level on its slices (as the SEG sent to a PACS); its extent, side and
+volume are those of the region's largest connected part, measured in scanner millimetres.
+The window's queue, its opening slice, the report's first page and the PACS SR all read
+these, so they say the same.
 """
 
 from __future__ import annotations
@@ -90,6 +91,16 @@ def _side(region_x: np.ndarray, midline_x: float) -> str:
     return "right" if centre > 0 else "left"  # RAS: x grows towards the patient's right
 
 
+def _main_component(masks: np.ndarray) -> np.ndarray:
+    """The largest 26-connected part of a run's region: scattered pixels above the level
+    on the brain's rim would otherwise stretch a 3 cm lesion's extent across the head."""
+    labels, n = ndimage.label(masks, structure=np.ones((3, 3, 3), dtype=bool))
+    if n <= 1:
+        return masks
+    sizes = ndimage.sum_labels(masks, labels, index=np.arange(1, n + 1))
+    return labels == (int(np.argmax(sizes)) + 1)
+
+
 def _measure(
     positions: Sequence[int],
     maps: Mapping[int, MapSet],
@@ -97,20 +108,25 @@ def _measure(
     geometry: SliceGeometry,
     voxel_ml: float,
 ) -> tuple[tuple[float, float, float], tuple[float, float, float], str, float]:
-    region_points, brain_x = [], []
-    for p in positions:
+    span = list(range(min(positions), max(positions) + 1))
+    shape = next(m.pixel_score.shape for p in span if (m := maps.get(p)) is not None)
+    region = np.zeros((len(span), *shape), dtype=bool)
+    brain_x = []
+    for n, p in enumerate(span):
         m = maps.get(p)
-        if m is None:
+        if m is None or p not in positions:
             continue
-        rows, cols = np.nonzero(region_mask(m, pixel_level))
-        if rows.size:
-            region_points.append(geometry.pixel_mm(p, rows, cols))
+        region[n] = region_mask(m, pixel_level)
         br, bc = np.nonzero(m.brain_mask)
         if br.size:
             brain_x.append(geometry.pixel_mm(p, br, bc)[:, 0])
-    if not region_points:
+    if not region.any():
         return (0.0, 0.0, 0.0), (math.nan, math.nan, math.nan), "", 0.0
-    points = np.concatenate(region_points)
+    found = np.nonzero(_main_component(region))
+    points = np.concatenate([
+        geometry.pixel_mm(span[n], found[1][found[0] == n], found[2][found[0] == n])
+        for n in np.unique(found[0])
+    ])
     # One grid pixel (and one slice) of size on top of the spread of pixel centres.
     steps = np.array([geometry.grid.step_col, geometry.grid.step_row, 1.0])
     cell = np.abs(geometry.model_to_mm[:3, :3]) @ steps

@@ -78,3 +78,18 @@ def test_findings_are_numbered_by_peak_score(lesion_case) -> None:
     assert [f.number for f in found] == [1, 2]
     assert found[1].positions == (10, 11, 12)
     assert found[1].side == ""  # no pixel of those slices above the level: no region
+
+
+def test_a_speck_far_from_the_lesion_does_not_stretch_it(lesion_case) -> None:
+    case, labels = lesion_case
+    flagged = [p for p in range(len(case.stack)) if labels[p].sum() > 20]
+    maps = _maps(case, labels)
+    speck = flagged[len(flagged) // 2]
+    brain_rows, brain_cols = np.nonzero(case.stack.masks[speck])
+    r, c = int(brain_rows.mean()), int(brain_cols.max()) - 10  # the other hemisphere's rim
+    score = maps[speck].pixel_score.copy()
+    score[r - 4:r + 4, c - 4:c + 4] = 10.0
+    maps[speck] = replace(maps[speck], pixel_score=score)
+    f = find_findings(flagged, {p: 1.0 for p in flagged}, maps, case.geometry, 1.0, 0.001)[0]
+    assert f.side == "left"
+    assert np.allclose(f.extent_mm, 2 * LESION_RADIUS, atol=5.0), f.extent_mm
