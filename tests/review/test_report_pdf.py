@@ -188,3 +188,28 @@ def test_text_is_drawn_black_even_under_the_apps_dark_palette(qapp):
     darkest = min(image.pixelColor(x, y).lightness() for x in range(0, 300, 2)
                   for y in range(0, 60, 2))
     assert darkest < 60
+
+
+@pytest.mark.skipif(not HAVE_PDFTOTEXT, reason=NO_PDFTOTEXT)
+def test_pdf_page_one_is_what_a_radiologist_hands_on(tmp_path):
+    decisions, case = reviewed(tmp_path, note="enhancing rim")
+    path = tmp_path / "report.pdf"
+    write_report(make_report_data(decisions=decisions, case_review=case), path)
+    first, second = _one_line(pdf_text(path, 1)), _one_line(pdf_text(path, 2))
+    for needed in (
+        "Conclusion",
+        "Flagged: 1 finding; 3 of 11 brain slices above the line",
+        "Findings (1)",
+        f"{shown(5)}–{shown(7)} (3 flagged)",  # input slices, counted from 1
+        f"Finding 1: slice {shown(6)} (z -8 mm)",
+        "Why slices are in review",
+        "Reviewer's sign-off",
+        "Signed off by Dr. Reader",
+        "Research use only",
+        "Page 1 of",
+    ):
+        assert needed in first, needed
+    assert "6×8×6" in first.replace(" ", "")  # extent in mm (pdftotext may drop the spaces)
+    assert "Reported slices" not in first and "Appendix" not in first
+    assert second.split("Research use only – not a medical device", 1)[1].strip().startswith(
+        "Appendix: the numbers")
