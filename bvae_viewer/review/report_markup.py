@@ -32,6 +32,8 @@ h2 { font-size: 11.5pt; margin-top: 10pt; margin-bottom: 4pt; color: #1f3a93; }
 .review { color: #9a6408; font-weight: bold; }
 .normal { color: #1e8449; font-weight: bold; }
 .empty { color: #777; }
+.abnormal { color: #b03a2e; font-weight: bold; }
+.defer { color: #9a6408; font-weight: bold; }
 th { text-align: left; }
 table.grid { font-size: 8pt; }
 table.grid th { background-color: #e8ebf2; font-size: 7pt; }
@@ -73,7 +75,8 @@ def when(iso: str) -> str:
 
 
 def decision_html(value: str) -> str:
-    css = value if value in {d.value for d in Decision} else ""
+    """A model's or a reviewer's decision, in capitals and its colour."""
+    css = value if value in {*(d.value for d in Decision), "abnormal", "defer"} else ""
     return f"<span class='{css}'>{html.escape(value.upper())}</span>"
 
 

@@ -28,7 +28,7 @@ from bvae_viewer.review.report_markup import (
 from bvae_viewer.review.report_names import case_name
 
 MAX_KEY_IMAGES = 4  # one row across the page
-KEY_PX = 140
+KEY_PX = 170
 _IDENTITY_LABELS = {
     "patient_name": "Patient name",
     "patient_id": "Patient ID",
@@ -136,9 +136,9 @@ def findings_block(data: ReportData, text: Text) -> Block:
     head = "".join(
         f"<th width='{w}%'>{t}</th>"
         for t, w in (
-            ("#", 4), ("Side", 9), ("Input slices", 17), ("Extent L-R × A-P × I-S (mm)", 17),
-            ("Centre x, y, z (mm)", 15), ("Peak slice", 9), ("Peak score", 9),
-            ("Region (ml)", 9),
+            ("#", 4), ("Side", 9), ("Input slices", 21), ("Extent L-R × A-P × I-S (mm)", 18),
+            ("Centre x, y, z (mm)", 15), ("Peak slice", 8), ("Peak score", 8),
+            ("Region (ml)", 8),
         )
     )
     rows = "".join(_finding_row(f, data) for f in data.findings)
