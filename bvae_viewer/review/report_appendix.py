@@ -95,13 +95,14 @@ def scale_of(values: Sequence[float]) -> int:
     return 0 if -1 <= power <= 2 else power
 
 
-# (heading, width %, the value of a slice's scores): the numeric columns of the slice table.
+# (panel key or "" for the score, width %, the value of a slice's scores): the numeric
+# columns of the slice table, headed by the method's own names for its maps.
 _COLUMNS: tuple[tuple[str, int, Callable[[SliceScores], float]], ...] = (
-    ("Anomaly score", 9, lambda s: s.anomaly_score),
-    ("Reconstruction error", 13, lambda s: s.recon_error),
-    ("Total uncertainty", 11, lambda s: s.unc_total),
-    ("Epistemic uncertainty", 11, lambda s: s.unc_epistemic),
-    ("Aleatoric uncertainty", 11, lambda s: s.unc_aleatoric),
+    ("", 9, lambda s: s.anomaly_score),
+    ("error", 13, lambda s: s.recon_error),
+    ("total", 11, lambda s: s.unc_total),
+    ("epistemic", 11, lambda s: s.unc_epistemic),
+    ("aleatoric", 11, lambda s: s.unc_aleatoric),
 )
 
 
@@ -132,12 +133,14 @@ def table_block(data: ReportData, text: Text) -> Block:
         )
     # Fixed widths: the parts of the table on different pages line up.
     columns = [("Slice", 6), ("z (mm)", 6), ("Model's call", 10)]
-    columns += [(_scaled(h, p), w) for (h, w, _), p in zip(_COLUMNS, powers, strict=True)]
+    titles = {"": "Anomaly score", **{p.key: p.title for p in panels(data.method)}}
+    columns += [(_scaled(titles[key], p), w)
+                for (key, w, _), p in zip(_COLUMNS, powers, strict=True)]
     columns += [("Reviewer", 10), ("Note", 13)]
     head = "".join(f"<th width='{w}%'>{t}</th>" for t, w in columns)
     table = f"{GRID_TABLE}<thead><tr>{head}</tr></thead>{ROWS_MARK}</table>"
     legend = (
-        "<p class='caption'>Uncertainties are means over the brain (total = epistemic + "
+        "<p class='caption'>Each map column is its mean over the brain (total = epistemic + "
         "aleatoric); a column marked ×1e-5 shows its values in units of 0.00001. Model's "
         "call: the model's triage; Reviewer: the latest decision recorded in the review. "
         f"{NUMBERING_NOTE}</p>"
