@@ -4,6 +4,7 @@ the service that runs them for the window."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
@@ -24,25 +25,19 @@ from bvae_viewer.analysis.display import map_levels
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.case_document import CaseDocument
 from bvae_viewer.gui.settings import GuiSettings
-from bvae_viewer.pipeline.report import kept_maps, report_data
-from bvae_viewer.review.deid import redact
+from bvae_viewer.pipeline.report import kept_maps, region_maps, report_data
 from bvae_viewer.review.report_data import ReportData
+from bvae_viewer.review.report_names import report_file_name
 from bvae_viewer.review.report_path import ReportError, check_report_path
 
-VOLUME_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr", ".dcm")
 
-
-def default_report_name(doc: CaseDocument) -> str:
-    """<volume name>_report.pdf, with any patient identifier taken out of the name."""
+def default_report_name(doc: CaseDocument, day: date | None = None) -> str:
+    """'<case>_<date>_report.pdf': the file's own name, or 'case-<fingerprint>' for a case
+    that carries patient identifiers (never the identifiers, never '[removed]')."""
     case = doc.case
-    name = case.source.name if case is not None else "case"
-    for suffix in VOLUME_SUFFIXES:
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    if case is not None:
-        name = redact(name, case.identity)
-    return f"{name}_report.pdf"
+    if case is None:
+        return f"case_{(day or date.today()).isoformat()}_report.pdf"
+    return report_file_name(case.source.name, case.identity, case.fingerprint, day)
 
 
 def export_problem(doc: CaseDocument, running: bool) -> str | None:
@@ -56,7 +51,8 @@ def export_problem(doc: CaseDocument, running: bool) -> str | None:
 
 def build_report_data(doc: CaseDocument, radiological: bool) -> ReportData:
     """The open case as the window shows it: current thresholds, calibrated map levels,
-    the reviewer's decisions, and the maps of the slices a report shows."""
+    the reviewer's decisions, the maps of the slices a report shows and the region maps of
+    every flagged slice (its findings)."""
     case, bundle, result = doc.case, doc.bundle, doc.case_result
     assert case is not None and bundle is not None and result is not None
     maps = kept_maps(doc.results, result.policy, doc.reviewed)
@@ -71,6 +67,7 @@ def build_report_data(doc: CaseDocument, radiological: bool) -> ReportData:
         doc.reviewed,
         doc.case_record,
         radiological,
+        regions=region_maps(doc.results, result.policy),
     )
 
 

@@ -121,8 +121,9 @@ class _Pages:
 def layout(
     blocks: list[Block], make: Callable[[str], QTextDocument], body: float, gap: float
 ) -> list[list[_Placed]]:
-    """Blocks onto pages: a block that does not fit starts a new page, a heading moves with
-    the block after it, and a table fills the page and goes on, header repeated, on the next."""
+    """Blocks onto pages: a block that does not fit starts a new page, as does one that asks
+    to (the appendix), a heading moves with the block after it, and a table fills the page
+    and goes on, header repeated, on the next."""
     pages = _Pages(body, gap)
 
     def first_height(block: Block) -> float:
@@ -130,6 +131,8 @@ def layout(
         return make(html).size().height()
 
     for i, block in enumerate(blocks):
+        if block.new_page and pages.pages[-1]:
+            pages.new_page()
         if block.rows:
             _place_rows(block, make, pages)
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 from bvae_viewer.gui.view_state import OVERLAY_KINDS
 from bvae_viewer.paths import config_dir
@@ -28,6 +28,12 @@ def _as_float(value, default: float) -> float:
         return float(value)
     except (TypeError, ValueError):
         return default
+
+
+def documents_folder() -> str:
+    """The user's documents folder (where people look for what they saved), else home."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return folder if folder and Path(folder).is_dir() else str(Path.home())
 
 
 class GuiSettings:
@@ -140,8 +146,9 @@ class GuiSettings:
 
     # reports: their own folder, never by default the folder of the scan (or of the install)
     def report_folder(self) -> str:
+        """The folder a report was last saved to, else the user's documents folder."""
         folder = str(self._q.value("files/report_folder", "") or "")
-        return folder if folder and Path(folder).is_dir() else str(Path.home())
+        return folder if folder and Path(folder).is_dir() else documents_folder()
 
     def set_report_folder(self, folder: Path) -> None:
         self._q.setValue("files/report_folder", str(folder))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bvae_viewer.analysis.cache_store import ResultCache, default_cache
@@ -17,7 +17,7 @@ from bvae_viewer.pipeline.case import LoadedCase, load_case
 from bvae_viewer.pipeline.model import Bundle, EngineOptions, open_engine
 from bvae_viewer.pipeline.run import CaseRun, RunRecord
 from bvae_viewer.review.deid import redact
-from bvae_viewer.review.report_data import MapKeeper
+from bvae_viewer.review.report_data import MapKeeper, RegionKeeper
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ class CaseAnalysis:
     maps: dict[int, MapSet]  # only the slices a report shows (empty unless asked for)
     map_levels: dict[str, tuple[float, float]]  # display range per map (analysis.display)
     record: RunRecord
+    # The region maps of every flagged slice, for the findings (empty unless asked for).
+    regions: dict[int, MapSet] = field(default_factory=dict)
 
 
 def case_facts(
@@ -84,7 +86,8 @@ def analyze_loaded(
     """Infer and triage a loaded case.
 
     keep_maps: also keep the maps of the flagged and review slices and of the slices in
-    decided (a reviewer's), at most MAX_THUMBNAIL_SLICES of them, for a report.
+    decided (a reviewer's), at most MAX_THUMBNAIL_SLICES of them, and the region maps of
+    every flagged slice (its findings), for a report.
     use_cache: take the engine's output from the result cache (cache, default the user's)
     when it holds this volume for this model, K, seed and device, and store it there when
     not; case.json's "cache" says which. Triage is redone either way: thresholds may change.
@@ -92,6 +95,7 @@ def analyze_loaded(
     engine = open_engine(bundle, device=device, samples=samples, options=options)
     policy = TriagePolicy.from_calibration(bundle.info.calibration)
     keeper = MapKeeper(policy, decided) if keep_maps else None
+    regions = RegionKeeper(policy) if keep_maps else None
     log.info(
         "analyze %s: %d slices, model %s (%s), %s, K=%d",
         loaded.source,
@@ -106,8 +110,9 @@ def analyze_loaded(
     scores: list[SliceScores] = [None] * len(loaded.stack)  # type: ignore[list-item]
     for item in run:
         scores[item.position] = item.scores
-        if keeper is not None:
+        if keeper is not None and regions is not None:
             keeper.offer(item.scores, item.maps)
+            regions.offer(item.scores, item.maps)
     record = run.finish()
     result = assess_case(loaded.stack, scores, bundle.info.calibration, policy)
     if loaded.prepared is not None:  # its review reason, and calls on the input's slices
@@ -124,7 +129,10 @@ def analyze_loaded(
         record.seconds,
     )
     levels = map_levels(bundle.info.calibration.map_levels, record.map_p99)
-    return CaseAnalysis(loaded, result, keeper.maps if keeper else {}, levels, record)
+    return CaseAnalysis(
+        loaded, result, keeper.maps if keeper else {}, levels, record,
+        regions.maps if regions else {},
+    )
 
 
 def analyze_file(

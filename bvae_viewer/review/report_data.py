@@ -8,9 +8,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
+
 from bvae_viewer import __version__
 from bvae_viewer.analysis.case import CaseResult
+from bvae_viewer.analysis.findings import Finding
 from bvae_viewer.analysis.maps import MapSet, SliceScores
+from bvae_viewer.analysis.report_text import SliceNumbering
 from bvae_viewer.analysis.triage import Decision, TriagePolicy
 from bvae_viewer.io.volume import PatientIdentity, VolumeMetadata
 from bvae_viewer.review.store import DecisionRecord
@@ -22,6 +26,30 @@ RESEARCH_ONLY = (
 # A report is read, not scrolled: beyond this many slices only the table lists the rest.
 MAX_THUMBNAIL_SLICES = 30
 REPORTED = (Decision.FLAGGED, Decision.REVIEW)
+
+
+@dataclass(frozen=True)
+class VolumeFacts:
+    """The volume as read: what the report's "Volume" row says."""
+
+    shape: tuple[int, ...]
+    spacing_mm: tuple[float, ...]
+    brain_ml: float  # the brain (foreground) the model saw, in millilitres
+
+    def describe(self) -> str:
+        shape = " × ".join(str(n) for n in self.shape)
+        spacing = " × ".join(f"{s:.3g}" for s in self.spacing_mm)
+        text = f"{shape} voxels" + (f" of {spacing} mm" if spacing else "")
+        return text + (f"; brain {self.brain_ml:.0f} ml" if math.isfinite(self.brain_ml) else "")
+
+
+@dataclass(frozen=True)
+class KeyImage:
+    """A finding's peak slice as the model saw it, with the finding's region on it."""
+
+    position: int
+    image: np.ndarray  # (S, S) in [0, 1], display orientation (col 0: the patient's left)
+    region: np.ndarray  # (S, S) bool
 
 
 @dataclass(frozen=True)
@@ -46,6 +74,14 @@ class ReportData:
     radiological: bool = True  # thumbnails with the patient's right on the image's left
     method: str = "bvae"  # the model's method (analysis.methods): names the map panels
     app_version: str = __version__
+    findings: tuple[Finding, ...] = ()  # analysis.findings, highest peak first
+    key_images: dict[int, KeyImage] = field(default_factory=dict)  # by finding number
+    numbering: SliceNumbering | None = None  # None: the model's slices are the input's
+    volume: VolumeFacts | None = None
+
+    def numbers(self) -> SliceNumbering:
+        """Slice numbers and heights as the reader's viewer has them."""
+        return self.numbering or SliceNumbering.identity(len(self.result.scores))
 
 
 def _priority(scores: SliceScores, decided: bool) -> tuple[int, float]:
@@ -87,6 +123,26 @@ class MapKeeper:
         else:
             heapq.heappush(self._heap, item)
         self.maps[index] = maps
+
+
+def region_only(maps: MapSet) -> MapSet:
+    """What a finding is measured from (A_pixel and the brain mask), the pictures blank: a
+    155-slice case's worth costs about 12 MB instead of 70."""
+    blank = np.broadcast_to(np.float32(0.0), maps.pixel_score.shape)  # no memory of its own
+    return MapSet(blank, blank, blank, blank, blank, maps.pixel_score.copy(), maps.brain_mask)
+
+
+class RegionKeeper:
+    """The region maps of every flagged slice, kept while slices stream in: findings span
+    all of them, while a report's thumbnails (MapKeeper) keep only a few."""
+
+    def __init__(self, policy: TriagePolicy) -> None:
+        self.policy = policy
+        self.maps: dict[int, MapSet] = {}
+
+    def offer(self, scores: SliceScores, maps: MapSet) -> None:
+        if self.policy.decide_slice(scores) is Decision.FLAGGED:
+            self.maps[scores.slice_index] = region_only(maps)
 
 
 def reported_slices(data: ReportData) -> list[int]:

@@ -10,6 +10,8 @@ import matplotlib.image as mpimg
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+from scipy import ndimage
 
 from bvae_viewer.analysis.display import Panel
 from bvae_viewer.analysis.maps import MapSet
@@ -18,6 +20,8 @@ from bvae_viewer.review.report_data import ReportData, reported_slices
 
 FLAGGED_COLOUR = "#b03a2e"
 REVIEW_COLOUR = "#b9770e"
+OUTLINE_RGB = (1.0, 0.15, 0.1)
+KEY_UPSCALE = 4  # grid pixels to image pixels: an outline thinner than a grid pixel
 
 
 def data_uri(png: bytes) -> str:
@@ -39,6 +43,22 @@ def map_png(maps: MapSet, panel: Panel, levels: tuple[float, float], radiologica
         rgba = rgba[:, ::-1]  # column 0 is the patient's left
     buf = io.BytesIO()
     mpimg.imsave(buf, np.ascontiguousarray(rgba), format="png")
+    return buf.getvalue()
+
+
+def key_image_png(image: np.ndarray, region: np.ndarray, radiological: bool) -> bytes:
+    """A finding's key image: the slice in grey, the region's outline in red, flipped to the
+    report's view (the arrays are neurological: column 0 is the patient's left)."""
+    grey = np.clip(np.nan_to_num(np.asarray(image, dtype=np.float32)), 0.0, 1.0)
+    grey = np.kron(grey, np.ones((KEY_UPSCALE, KEY_UPSCALE), dtype=np.float32))
+    inside = np.kron(np.asarray(region, dtype=bool), np.ones((KEY_UPSCALE,) * 2, dtype=bool))
+    outline = inside & ~ndimage.binary_erosion(inside, iterations=2)
+    rgb = np.repeat(grey[..., None], 3, axis=2)
+    rgb[outline] = OUTLINE_RGB
+    if radiological:
+        rgb = rgb[:, ::-1]
+    buf = io.BytesIO()
+    mpimg.imsave(buf, np.ascontiguousarray(rgb), format="png")
     return buf.getvalue()
 
 
@@ -96,7 +116,10 @@ def profile_png(data: ReportData, width_in: float = 7.1, height_in: float = 2.1)
     reported = reported_slices(data)
     ax.plot(reported, [0] * len(reported), "|", color="black", markersize=6, clip_on=False)
     ax.set_xlim(index.min() - 0.5 if index.size else 0, index.max() + 0.5 if index.size else 1)
-    ax.set_xlabel("axial slice (inferior → superior)", fontsize=7)
+    numbers = data.numbers()
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=12, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{numbers.number(round(x))}"))
+    ax.set_xlabel("input slice (inferior → superior)", fontsize=7)
     ax.set_ylabel("anomaly score", fontsize=7, color="#1f3a93")
     ax2.set_ylabel("total uncertainty", fontsize=7, color="#117a65")
     for a in (ax, ax2):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bvae_viewer.analysis.case import json_safe
+from bvae_viewer.analysis.findings import Finding
+from bvae_viewer.analysis.report_text import SliceNumbering
 from bvae_viewer.review.deid import redact
 from bvae_viewer.review.report_data import (
     RESEARCH_ONLY,
@@ -12,11 +14,13 @@ from bvae_viewer.review.report_data import (
     reported_slices,
     thumbnail_slices,
 )
+from bvae_viewer.review.report_names import case_name
 from bvae_viewer.review.store import DecisionRecord
 
 CSV_COLUMNS = (
     "level",  # "case" (first row) or "slice"
     "slice",
+    "input_slice",  # the input's own axial slice, counted from 1 as a viewer does
     "model_decision",
     "anomaly_score",
     "recon_error",
@@ -68,18 +72,36 @@ def _cleaner(data: ReportData, include_identifiers: bool):
     return lambda text: redact(text, data.identity)
 
 
+def _finding(f: Finding, numbers: SliceNumbering) -> dict[str, Any]:
+    return {
+        "number": f.number,
+        "side": f.side,
+        "input_slices": [f.input_slices[0] + 1, f.input_slices[1] + 1],
+        "flagged_slices": len(f.flagged),
+        "extent_mm": list(f.extent_mm),
+        "centre_mm": list(f.centre_mm),
+        "peak_input_slice": numbers.number(f.peak_position),
+        "peak_score": f.peak_score,
+        "region_ml": f.region_ml,
+        "description": f.describe(),
+    }
+
+
 def summary_dict(data: ReportData, include_identifiers: bool = False) -> dict[str, Any]:
     """The JSON report."""
     clean = _cleaner(data, include_identifiers)
     res = data.result
     by_index = {s.slice_index: (s, d) for s, d in zip(res.scores, res.decisions, strict=True)}
     with_maps = set(thumbnail_slices(data))
+    numbers = data.numbers()
     slices = []
     for index in reported_slices(data):
         scores, decision = by_index[index]
         slices.append(
             {
                 "slice": index,
+                "input_slice": numbers.number(index),
+                "z_mm": numbers.mm(index),
                 "model_decision": decision.value,
                 "own_decision": res.policy.decide_slice(scores).value,
                 "anomaly_score": scores.anomaly_score,
@@ -98,7 +120,8 @@ def summary_dict(data: ReportData, include_identifiers: bool = False) -> dict[st
         "app_version": data.app_version,
         "notice": RESEARCH_ONLY,
         "created_at": data.created_at,
-        "case": clean(data.case_label),
+        "case": clean(case_name(data.case_label, data.identity, data.case_hash,
+                                include_identifiers)),
         "case_fingerprint": data.case_hash,
         "series": {
             "format": meta.format,
@@ -121,6 +144,8 @@ def summary_dict(data: ReportData, include_identifiers: bool = False) -> dict[st
         "device": data.device,
         "map_levels": {k: list(v) for k, v in data.map_levels.items()},
         "radiological": data.radiological,
+        "volume": vars(data.volume) if data.volume else None,
+        "findings": [_finding(f, numbers) for f in data.findings],
         "slices": slices,
     }
     if include_identifiers:

@@ -104,6 +104,18 @@ def test_pdf_report_of_a_dicom_series_with_the_reviewers_decisions(tmp_path, ser
         assert needed in text, needed
     assert not [v for v in IDENTIFIERS if v.lower() in text.lower()]
     assert "zyxwort" not in proc.stdout.lower()
+    # Page one: the case's call, its findings, the sign-off; named by fingerprint, not
+    # "[removed]"; the numbers in the appendix.
+    first = " ".join(pdf_text(out / "report.pdf", 1).split())
+    for needed in (
+        f"Case case-{case[:8]}",
+        "Conclusion Flagged: 1 finding;",
+        "Findings (1)",
+        "Reviewer's sign-off Not signed off",
+        "Slice decisions recorded: 1 (1 abnormal)",
+    ):
+        assert needed in first, needed
+    assert "[removed]" not in text and "Appendix: the numbers" not in first
 
 
 def test_json_report_with_identifiers_when_asked(tmp_path, series, model):
@@ -117,3 +129,10 @@ def test_json_report_with_identifiers_when_asked(tmp_path, series, model):
     assert doc["slices"] and all(s["model_decision"] == "flagged" for s in doc["slices"])
     assert all(s["maps_in_report"] for s in doc["slices"])
     assert doc["model"]["sha256"] == read_model_info(model).sha256
+    # The one finding spans the series' own slices (12 of them, counted from 1), in mm.
+    (finding,) = doc["findings"]
+    first, last = finding["input_slices"]
+    assert 1 <= first <= last <= 12
+    assert finding["extent_mm"][2] > 0 and len(finding["centre_mm"]) == 3
+    assert {s["input_slice"] for s in doc["slices"]} <= set(range(1, 13))
+    assert doc["volume"]["shape"] == [64, 64, 12] and doc["volume"]["brain_ml"] > 0

@@ -7,14 +7,23 @@ from pathlib import Path
 import numpy as np
 
 from bvae_viewer.analysis.case import assess_case
+from bvae_viewer.analysis.geometry import SliceGeometry
 from bvae_viewer.analysis.maps import MapSet, reconstruction_maps, score_slice
 from bvae_viewer.analysis.model_info import Calibration
+from bvae_viewer.analysis.report_text import SliceNumbering
 from bvae_viewer.data.preprocess import InPlaneGrid, SliceStack
 from bvae_viewer.io.volume import PatientIdentity, VolumeMetadata
 from bvae_viewer.review.report import ReportData
+from bvae_viewer.review.report_data import RegionKeeper, VolumeFacts
+from bvae_viewer.review.report_findings import case_findings
 from bvae_viewer.review.store import ReviewStore
 
 SIZE = 32
+# The model's slice p is the input's slice p + INPUT_OFFSET (0-based): a report that printed
+# stack positions would show other numbers. Voxels of 2 mm, from z = -40 mm.
+INPUT_OFFSET = 10
+Z0_MM, SLICE_MM, PIXEL_MM = -40.0, 2.0, 2.0
+PIXEL_LEVEL = 20.0
 IDENTITY = PatientIdentity(
     patient_name="Zyxwort^Quilla",
     patient_id="PID-88123",
@@ -49,6 +58,23 @@ def _maps(n: int, seed: int = 0) -> tuple[SliceStack, list[MapSet]]:
     return stack, maps
 
 
+def geometry(n: int) -> SliceGeometry:
+    """Model pixel (row, col) of slice p -> input voxel (col, SIZE-1-row, p + INPUT_OFFSET)
+    -> mm (PIXEL_MM pixels, SLICE_MM slices)."""
+    to_input = np.eye(4)
+    to_input[2, 3] = INPUT_OFFSET
+    affine = np.diag([PIXEL_MM, PIXEL_MM, SLICE_MM, 1.0])
+    affine[2, 3] = Z0_MM
+    grid = InPlaneGrid(0.0, 1.0, 0.0, 1.0, (SIZE, SIZE))
+    return SliceGeometry(grid, np.arange(n), to_input, affine, (SIZE, SIZE, n + 2 * INPUT_OFFSET),
+                         SIZE)
+
+
+def shown(position: int) -> int:
+    """The slice number a report shows for a stack position (1-based, the input's)."""
+    return position + INPUT_OFFSET + 1
+
+
 def make_report_data(
     n: int = 12,
     score_threshold: float = 0.02,
@@ -77,6 +103,11 @@ def make_report_data(
         calibration = Calibration(**{**vars(calibration), "ood": reference})
     result = assess_case(stack, scores, calibration)
     kept = {k: m for k, m in enumerate(maps) if keep(k) and not scores[k].empty}
+    regions = RegionKeeper(result.policy)
+    for s, m in zip(scores, maps, strict=True):
+        regions.offer(s, m)
+    where = geometry(n)
+    findings, key_images = case_findings(stack, where, result, regions.maps, PIXEL_LEVEL)
     return ReportData(
         case_label=label,
         case_hash="ab" * 32,
@@ -87,6 +118,7 @@ def make_report_data(
             "aleatoric": (0.0, 0.01),
             "epistemic": (0.0, 1e-4),
             "total": (0.0, 0.01),
+            "pixel_score": (0.0, PIXEL_LEVEL),
         },
         model_name="test-model",
         model_sha256="cd" * 32,
@@ -96,6 +128,11 @@ def make_report_data(
         identity=identity,
         case_review=case_review,
         created_at="2026-01-02 03:04 UTC",
+        findings=findings,
+        key_images=key_images,
+        numbering=SliceNumbering.from_geometry(where, n),
+        volume=VolumeFacts((SIZE, SIZE, n + 2 * INPUT_OFFSET), (1.0, 1.0, SLICE_MM),
+                           stack.brain_ml),
     )
 
 

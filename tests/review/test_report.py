@@ -73,7 +73,8 @@ def test_thumbnails_are_capped_and_the_table_still_lists_every_slice():
     assert len(reported_slices(data)) == n - 1
     assert len(thumbnail_slices(data)) == MAX_THUMBNAIL_SLICES
     html = render_html(data)
-    assert _images(html) == 6 * MAX_THUMBNAIL_SLICES + 6 + 1  # maps, colour bars, profile
+    # maps, colour bars, profile, the key image of the one finding (every slice is flagged)
+    assert _images(html) == 6 * MAX_THUMBNAIL_SLICES + 6 + 1 + 1
     assert f"Maps are shown for {MAX_THUMBNAIL_SLICES} of the {n - 1}" in html
     assert len(summary_dict(data)["slices"]) == n - 1
 
@@ -98,11 +99,11 @@ def test_html_report_has_what_a_reader_needs(tmp_path):
         "Aleatoric",
         "Epistemic",
         "Total",
-        "Error",
+        "Reconstruction error",
         "radiological view",
     ):
         assert needed in html, needed
-    assert _images(html) == 6 * 5 + 6 + 1
+    assert _images(html) == 6 * 5 + 6 + 1 + 1  # and the key image of the finding
     assert "<b>" not in html.split("enhancing rim")[1][:10]  # the note is escaped
 
 
