@@ -98,6 +98,7 @@ class BatchService(QObject):
         self.selected, self._opened_any = None, False
         self.settings.set_last_folder(folder)
         self.docks.show_case_tab(self.panel, strings.TAB_CASES)
+        self.panel.set_suspended("")
         self.panel.set_folder(strings.BATCH_FOLDER.format(name=folder.name, count=len(cases)))
         d, a = self.doc, self.analysis
         worker = BatchWorker(cases, d.model_dir, d.bundle, a.device, a.samples)
@@ -143,7 +144,7 @@ class BatchService(QObject):
             return
         self._leave_window_run()
         self.selected = None
-        self.panel.set_suspended(strings.BATCH_SUSPENDED.format(case=Path(source).name))
+        self.panel.set_suspended(strings.BATCH_SUSPENDED)
         self.panel.select_position(None)
         self.panel.set_note("")
         if self.docks.tabs.currentWidget() is self.panel:  # the keys act on the slices shown

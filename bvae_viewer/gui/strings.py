@@ -354,7 +354,7 @@ DECIDING = "Deciding on: <b>{case}</b>"
 DECIDING_NONE = "Deciding on: no case open"
 DECIDING_BATCH_NONE = "Deciding on: no case of the batch (choose one here)"
 BATCH_SUSPENDED = (
-    "Batch suspended: the case on screen ({case}) is not one of this batch's. "
+    "Batch suspended: the case on screen is not one of this batch's. "
     "Choose a case here to resume the batch."
 )
 BATCH_NOT_ON_SCREEN = (
