@@ -37,11 +37,13 @@ class AnalysisService(QObject):
         self.cache: ResultCache | None = None  # None: the user's result cache
         self.worker: AnalysisWorker | None = None
         self._workers: list[AnalysisWorker] = []  # running or finishing; joined on shutdown
+        self._loaded_case = False  # the latest run put its volume on screen
 
     def start(self, path: Path, case: LoadedCase | None = None) -> AnalysisWorker:
         """Load and analyse a file or DICOM folder (or a case loaded already); any previous
         run is cancelled."""
         self.retire()
+        self._loaded_case = False
         d = self.doc
         worker = AnalysisWorker(
             Path(path),
@@ -76,6 +78,7 @@ class AnalysisService(QObject):
 
     def _on_loaded(self, case: LoadedCase) -> None:
         if self._ours():
+            self._loaded_case = True
             self.doc.load(case)
 
     def _on_model(self, bundle: Bundle, device_label: str, from_cache: bool) -> None:
@@ -129,6 +132,7 @@ class AnalysisService(QObject):
     ) -> None:
         """Show a case whose every slice was analysed elsewhere (in a batch): no model run."""
         self.retire()
+        self._loaded_case = True
         self.doc.load(case)
         self.doc.adopt_model(bundle, device_label, from_cache)
         for result in results:
@@ -140,6 +144,8 @@ class AnalysisService(QObject):
 
     def _finish(self, summary: RunSummary) -> None:
         self.doc.retriage()  # with every slice in: the case call and the OOD check
+        if self._loaded_case:  # else the case on screen is another run's, and stays as it was
+            self.doc.run_ended("failed" if summary.failed else "cancelled")
         self.done.emit(summary)
 
     def shutdown(self) -> None:

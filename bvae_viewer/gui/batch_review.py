@@ -14,6 +14,7 @@ from bvae_viewer.gui import strings
 from bvae_viewer.gui.batch_cases import CaseSlot
 from bvae_viewer.gui.batch_service import BatchService
 from bvae_viewer.gui.case_decisions import record_case
+from bvae_viewer.gui.review_actions import incomplete_note, with_note
 from bvae_viewer.review.batch import CaseStatus
 from bvae_viewer.review.store import DecisionRecord, ReviewStoreError, Thresholds
 
@@ -30,6 +31,7 @@ class BatchReview(QObject):
         p.decision_requested.connect(self.decide)
         p.note_committed.connect(self._note_committed)
         batch.session.decision_saved.connect(self._review_saved)
+        batch.session.corrected.connect(self._corrected)
 
     def decide(self, value: str) -> DecisionRecord | None:
         """The reviewer's call on the selected case, beside the model's; then the next case."""
@@ -41,9 +43,17 @@ class BatchReview(QObject):
         if slot.status == CaseStatus.FAILED:
             b.message.emit(strings.BATCH_NOT_DECIDABLE.format(reason=slot.reason))
             return None
+        # A decision belongs to the case on screen: never to one only selected in the list.
+        if b.doc.case is None or b.doc.case.source != slot.case.source:
+            b.message.emit(strings.BATCH_NOT_ON_SCREEN.format(name=slot.case.name))
+            return None
+        flag = incomplete_note(b.doc, slot.case.name, b.docks.tabs.window())
+        if flag is None:
+            b.message.emit(strings.STATUS_CASE_NOT_DECIDED)
+            return None
         following = b.panel.neighbour(b.selected, 1)
         listed = b.selected in b.panel.shown_positions()
-        record = self._record(slot, value, b.panel.note())
+        record = self._record(slot, value, with_note(flag, b.panel.note()))
         if record is not None and listed and following is not None:
             b.choose(following)
         return record
@@ -97,6 +107,16 @@ class BatchReview(QObject):
         for slot in b.slots:
             if slot.loaded is not None and slot.loaded.fingerprint == case.fingerprint:
                 slot.reviewer = record
+        b.refresh()
+
+    def _corrected(self, case_record: DecisionRecord | None) -> None:
+        """An undo or clear on the case on screen: its row says what stands now."""
+        b, case = self.batch, self.batch.doc.case
+        if case is None:
+            return
+        for slot in b.slots:
+            if slot.loaded is not None and slot.loaded.fingerprint == case.fingerprint:
+                slot.reviewer = case_record
         b.refresh()
 
     def step(self, step: int) -> None:

@@ -98,6 +98,7 @@ class BatchService(QObject):
         self.selected, self._opened_any = None, False
         self.settings.set_last_folder(folder)
         self.docks.show_case_tab(self.panel, strings.TAB_CASES)
+        self.panel.set_suspended("")
         self.panel.set_folder(strings.BATCH_FOLDER.format(name=folder.name, count=len(cases)))
         d, a = self.doc, self.analysis
         worker = BatchWorker(cases, d.model_dir, d.bundle, a.device, a.samples)
@@ -132,6 +133,30 @@ class BatchService(QObject):
     def active(self) -> bool:
         """The Cases tab is in front: the decision and queue keys act on cases."""
         return bool(self.slots) and self.docks.tabs.currentWidget() is self.panel
+
+    def leave_for(self, source: Path) -> None:
+        """A volume is being opened: unless it is the case chosen in the batch, the batch
+        is suspended, so no key or button of the Cases tab decides a case not on screen."""
+        chosen = self.slots[self.selected] if self.selected is not None else None
+        if chosen is not None and chosen.case.source == Path(source):
+            return
+        if not self.slots:
+            return
+        self._leave_window_run()
+        self.selected = None
+        self.panel.set_suspended(strings.BATCH_SUSPENDED)
+        self.panel.select_position(None)
+        self.panel.set_note("")
+        if self.docks.tabs.currentWidget() is self.panel:  # the keys act on the slices shown
+            self.docks.tabs.setCurrentWidget(self.docks.queue)
+
+    def analyse_again(self, source: Path) -> bool:
+        """Show the chosen batch case again, from its batch results or by a window run of it
+        (True); False when ``source`` is not that case."""
+        if self.selected is None or self.slots[self.selected].case.source != Path(source):
+            return False
+        self.choose(self.selected)
+        return True
 
     def stop(self) -> None:
         if self.worker is not None:
@@ -284,6 +309,7 @@ class BatchService(QObject):
             return
         slot, d = self.slots[position], self.doc
         self.selected, self._opened_any = position, True
+        self.panel.set_suspended("")
         self.panel.select_position(position)
         self.panel.set_note(slot.reviewer.note if slot.reviewer is not None else "")
         if slot.status == CaseStatus.FAILED:

@@ -5,10 +5,17 @@ other models a case has decisions under."""
 from __future__ import annotations
 
 from bvae_viewer.gui.batch_cases import CaseSlot
+from bvae_viewer.pipeline.case import LoadedCase
+from bvae_viewer.review.batch import volume_name
 from bvae_viewer.review.deid import redact
 from bvae_viewer.review.store import DecisionRecord, ReviewStore, Thresholds
 
 CASE_ITEM = 0  # a case decision's item_index (see ReviewSession.record)
+
+
+def case_label(case: LoadedCase) -> str:
+    """The case's name where decisions are made: the volume's name, identifiers removed."""
+    return redact(volume_name(case.source), case.identity)
 
 
 def earlier_decision(store: ReviewStore, slot: CaseSlot, model_sha: str) -> DecisionRecord | None:

@@ -36,6 +36,7 @@ class CaseDocument(QObject):
     model_chosen = Signal(object)  # Bundle: every run from now on uses it (Model menu)
     triage_changed = Signal()  # decisions, thresholds or the case call changed
     records_changed = Signal()  # the reviewer's records of the case changed
+    incomplete_changed = Signal(str)  # why the analysis on screen is incomplete, or ""
 
     def __init__(self, model_dir: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -50,6 +51,9 @@ class CaseDocument(QObject):
         self.from_cache = False  # they were read from the result cache: no model ran
         self.reviewed: dict[int, DecisionRecord] = {}  # the reviewer's, by axial slice
         self.case_record: DecisionRecord | None = None  # the reviewer's call on the case
+        # Why the last run of the case on screen ended part way ("cancelled", "failed"), or
+        # "": the case is marked incomplete until a run of it completes.
+        self.incomplete = ""
         # Cases that keep the thresholds in force when opened (a batch is sorted by them).
         self.pinned: set[Path] = set()
         self._refresh = QTimer(self, singleShot=True, interval=REFRESH_MS)
@@ -64,7 +68,9 @@ class CaseDocument(QObject):
         self.decisions = [None] * n
         self.case_result = None
         self.reviewed, self.case_record = {}, None
+        self.incomplete = ""
         self.case_loaded.emit(case)
+        self.incomplete_changed.emit("")
         self.triage_changed.emit()
 
     def add_slice(self, result: SliceResult) -> None:
@@ -81,6 +87,17 @@ class CaseDocument(QObject):
     def complete(self) -> bool:
         """Every slice of the case on screen is analysed."""
         return bool(self.results) and all(r is not None for r in self.results)
+
+    def analysed(self) -> int:
+        return sum(r is not None for r in self.results)
+
+    def run_ended(self, why_not_complete: str) -> None:
+        """The run of the case on screen ended: incomplete (saying why) unless every slice
+        is in."""
+        incomplete = "" if self.complete() or not self.results else why_not_complete
+        if incomplete != self.incomplete:
+            self.incomplete = incomplete
+            self.incomplete_changed.emit(incomplete)
 
     # --- the model ----------------------------------------------------------------------
     def adopt_model(self, bundle: Bundle, device_label: str, from_cache: bool = False) -> None:
@@ -151,6 +168,12 @@ class CaseDocument(QObject):
         if record.item_kind == "case":
             self.case_record = record
         else:
+            self.reviewed[record.item_index] = record
+        self.records_changed.emit()
+
+    def put_records(self, records: list[DecisionRecord]) -> None:
+        """Slice decisions recorded together (a whole finding): one change."""
+        for record in records:
             self.reviewed[record.item_index] = record
         self.records_changed.emit()
 

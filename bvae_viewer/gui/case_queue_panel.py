@@ -51,6 +51,12 @@ class CaseQueuePanel(ListPanel):
         self.list.currentItemChanged.connect(self._current_changed)
         self.detail = QLabel("")
         self.detail.setWordWrap(True)
+        # Opening a case from outside the batch suspends it: said here until a case is chosen.
+        self.suspended = QLabel("")
+        self.suspended.setWordWrap(True)
+        self.suspended.setStyleSheet("color:#ffb300")
+        self.suspended.setVisible(False)
+        self.deciding_label = QLabel(strings.DECIDING_BATCH_NONE)
         self.summary = QLabel(strings.BATCH_WAITING)
         self.summary.setWordWrap(True)
         self.summary.setStyleSheet("color:#9e9e9e")
@@ -71,15 +77,22 @@ class CaseQueuePanel(ListPanel):
         layout.addWidget(self.folder_label)
         layout.addLayout(running)
         layout.addLayout(top)
+        layout.addWidget(self.suspended)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.detail)
         layout.addWidget(self.summary)
+        layout.addWidget(self.deciding_label)
         layout.addLayout(decide)
         layout.addWidget(self.note_edit)
 
     # --- content ------------------------------------------------------------------------
     def set_folder(self, text: str) -> None:
         self.folder_label.setText(text)
+
+    def set_suspended(self, text: str) -> None:
+        """Say the batch is suspended ("" when it is not)."""
+        self.suspended.setText(text)
+        self.suspended.setVisible(bool(text))
 
     def set_progress(self, analysed: int, failed: int, total: int, running: bool) -> None:
         """n of N analysed; the bar counts unreadable cases as done (nothing more will come)."""
@@ -120,6 +133,10 @@ class CaseQueuePanel(ListPanel):
         self._highlight(position)
         item = self.item(position)
         self.detail.setText(_detail(item) if item is not None else "")
+        self.deciding_label.setText(
+            strings.DECIDING.format(case=item.name) if item is not None
+            else strings.DECIDING_BATCH_NONE
+        )
         self.detail.setStyleSheet(
             f"color:{FAILED_COLOUR}" if item and item.status == CaseStatus.FAILED else ""
         )

@@ -137,7 +137,7 @@ class MainWindow(WindowLayout):
             "radiological": st.set_radiological,
             "auto_window": disp.auto_window,
             "reset_view": lambda: st.set_view(None),
-            "clear_crosshair": lambda: st.set_crosshair(None),
+            "clear_crosshair": self._escape,
             "mask_outline": lambda on: self.mask_outline.set_visible(on),
             "abnormal": decide("abnormal"),
             "normal": decide("normal"),
@@ -150,6 +150,13 @@ class MainWindow(WindowLayout):
             "case_abnormal": lambda: self.review.decide_case("abnormal"),
             "case_normal": lambda: self.review.decide_case("normal"),
             "case_defer": lambda: self.review.decide_case("defer"),
+            "case_clear": lambda: self.review.clear_case(),
+            "run_abnormal": lambda: self.review.decide_run(),
+            "undo": lambda: self.review.undo(),
+            "clear_decision": on_queue(
+                lambda: self.review.clear_slice(), lambda: self.review.clear_case()
+            ),
+            "analyse_again": o.analyse_again,
             "shortcuts": lambda: show_shortcuts(self),
             "about": lambda: show_about(self, self.model_label.text()),
         }
@@ -167,6 +174,7 @@ class MainWindow(WindowLayout):
         a.stage.connect(bar.showMessage)
         a.progress.connect(self._progress)
         a.done.connect(self._run_done)
+        a.done.connect(self.review.open_on_peak)
         a.failed.connect(self.show_error)
         for service in (self.session, self.models, self.batch, self.opener, self.reports):
             service.error.connect(self.show_error)
@@ -180,6 +188,13 @@ class MainWindow(WindowLayout):
         self.progress.setVisible(True)
         self.cancel_button.setVisible(True)
         self.cancel_button.setEnabled(True)
+
+    def _escape(self) -> None:
+        """Esc: cancel the running analysis; with none running, clear the crosshair."""
+        if self.analysis.running():
+            self._cancel()
+        else:
+            self.state.set_crosshair(None)
 
     def _cancel(self) -> None:
         self.analysis.cancel()

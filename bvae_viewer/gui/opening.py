@@ -43,6 +43,10 @@ class Opener(QObject):
         remember=False: not a recent file (a case opened from a batch's queue).
         """
         path = Path(path)
+        # One case on screen, one case decided: a case that is not the batch's chosen one
+        # suspends the batch (its Cases tab no longer decides anything until a case is
+        # chosen there again).
+        self.batch.leave_for(path)
         # A model being checked (chosen in the menu, or the saved one at start-up) decides
         # which model analyses this case: wait for it rather than run the one about to go.
         if self.models.defer(lambda: self.open_path(path, remember)):
@@ -72,6 +76,15 @@ class Opener(QObject):
             return  # the batch shows the case on screen again, if it is one of its cases
         if source is not None:
             self.open_path(source, remember=False)
+
+    def analyse_again(self) -> None:
+        """Review > Analyse again: the case on screen, from the start (an incomplete run
+        stays marked until one completes); a batch case through its batch."""
+        case = self.doc.case
+        if case is None:
+            return
+        if not self.batch.analyse_again(case.source):
+            self.open_path(case.source, remember=False)
 
     # --- dialogs ------------------------------------------------------------------------
     def choose_file(self) -> None:

@@ -1,24 +1,28 @@
 """What the review queue lists and the threshold panel counts (plain Python, no Qt).
 
-The queue holds the analysed brain slices of the open case: the slices the model is unsure
-about first (a human must look at them), then the flagged ones, then the rest; inside each
-group the most anomalous first.
+The queue holds the analysed brain slices of the open case: its findings first (runs of
+flagged slices, gui.findings_queue), then the slices the model is unsure about, most likely
+wrong first (the model's calibrated error probability, analysis.deferral; without one, the
+nearest the score line first), each with the reason it is there; then the flagged slices in
+order through each finding, then the rest, most anomalous first.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from bvae_viewer.analysis.deferral import LOG_MARGIN, DeferralError, ErrorModel, log_margin
+from bvae_viewer.analysis.findings import Finding
+from bvae_viewer.analysis.review_reasons import slice_review_reason, slice_review_short
 from bvae_viewer.analysis.triage import Decision, TriagePolicy
 from bvae_viewer.review.store import DecisionRecord, ReviewDecision
 
 FILTERS = ("review", "flagged", "undecided", "all")
-GROUP_ORDER = {Decision.REVIEW: 0, Decision.FLAGGED: 1, Decision.NORMAL: 2}
 
 
 @dataclass(frozen=True)
@@ -31,11 +35,36 @@ class QueueItem:
     score: float
     uncertainty: float
     reviewer: DecisionRecord | None = None
+    reason: str = ""  # why a review slice is in review: the sentence (review_reasons)
+    short_reason: str = ""  # the same, in a few words for the row
+    p_wrong: float | None = None  # calibrated probability that the model's call is wrong
+    finding: Finding | None = None  # a finding's row (position: its peak slice)
+    decided: int = 0  # a finding's row: how many of its slices are settled...
+    members: int = 0  # ...of how many analysed brain slices
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """Which row this is, whatever the order: a finding's number or a slice's position."""
+        if self.finding is not None:
+            return ("finding", self.finding.number)
+        return ("slice", self.position)
 
     @property
     def settled(self) -> bool:
-        """Decided abnormal or normal; a deferred slice still waits for a decision."""
+        """Decided abnormal or normal (a deferred slice still waits for a decision); a
+        finding when every slice of it is."""
+        if self.finding is not None:
+            return 0 < self.members <= self.decided
         return self.reviewer is not None and self.reviewer.decision != ReviewDecision.DEFER
+
+
+@dataclass(frozen=True)
+class ReviewOrder:
+    """What orders the review slices and says why they are there."""
+
+    policy: TriagePolicy | None = None
+    error_model: ErrorModel | None = None  # ModelInfo.deferral; None: by distance from line
+    case_reason: str = ""  # for a slice in review only because the whole case is
 
 
 def _urgency(value: float) -> float:
@@ -47,8 +76,12 @@ def queue_items(
     results: Sequence[Any],
     decisions: Sequence[Decision | None],
     reviewed: Mapping[int, DecisionRecord],
+    order: ReviewOrder | None = None,
+    findings: Sequence[Finding] = (),
 ) -> list[QueueItem]:
-    """Analysed brain slices in review order (results: SliceResult or None, by position)."""
+    """Analysed brain slices in review order (results: SliceResult or None, by position),
+    after one row per finding."""
+    order = order or ReviewOrder()
     items = []
     for result, decision in zip(results, decisions, strict=True):
         if result is None or decision is None or decision == Decision.EMPTY:
@@ -64,12 +97,92 @@ def queue_items(
                 reviewed.get(s.slice_index),
             )
         )
-    items.sort(key=lambda i: (GROUP_ORDER[i.model], _urgency(i.score), i.position))
-    return items
+    review = explain_review([i for i in items if i.model == Decision.REVIEW], results, order)
+    run_of = {p: f.number for f in findings for p in f.positions}
+    flagged = sorted(
+        (i for i in items if i.model == Decision.FLAGGED),
+        key=lambda i: (run_of.get(i.position, math.inf), i.position),
+    )
+    normal = sorted(
+        (i for i in items if i.model == Decision.NORMAL),
+        key=lambda i: (_urgency(i.score), i.position),
+    )
+    return [*finding_rows(findings, items, results), *review, *flagged, *normal]
+
+
+def explain_review(
+    items: Sequence[QueueItem], results: Sequence[Any], order: ReviewOrder
+) -> list[QueueItem]:
+    """Review slices with their reason and error probability, most likely wrong first."""
+    if order.policy is None:
+        return sorted(items, key=lambda i: (_urgency(i.score), i.position))
+    scores = [results[i.position].scores for i in items]
+    p_wrong = error_probability(scores, order)
+    margin = log_margin(np.array([s.anomaly_score for s in scores]), order.policy.score_threshold)
+    explained = []
+    for item, s, p in zip(items, scores, p_wrong, strict=True):
+        reason = slice_review_reason(s, order.policy) or order.case_reason
+        short = slice_review_short(s, order.policy) or ("whole case" if order.case_reason else "")
+        explained.append(replace(item, reason=reason, short_reason=short, p_wrong=p))
+    # Most likely wrong first; without an error model, the nearest the line first (a NaN
+    # margin is a slice the model could not score: first of all).
+    rank = [
+        -p if p is not None else (m if math.isfinite(m) else -math.inf)
+        for p, m in zip(p_wrong, margin, strict=True)
+    ]
+    ordered = sorted(
+        zip(rank, explained, strict=True),
+        key=lambda pair: (pair[0], _urgency(pair[1].score), pair[1].position),
+    )
+    return [item for _rank, item in ordered]
+
+
+def error_probability(scores: Sequence[Any], order: ReviewOrder) -> list[float | None]:
+    """P(wrong) per slice from the model's error model; None each when it has none (or
+    needs a signal these scores do not carry)."""
+    if order.error_model is None or order.policy is None or not scores:
+        return [None] * len(scores)
+    signals = {
+        LOG_MARGIN: log_margin(
+            np.array([s.anomaly_score for s in scores]), order.policy.score_threshold
+        ),
+        "score_spread": np.array([s.score_spread for s in scores], dtype=float),
+    }
+    try:
+        return [float(p) for p in order.error_model.probability(signals)]
+    except DeferralError:
+        return [None] * len(scores)
+
+
+def finding_rows(
+    findings: Sequence[Finding], items: Sequence[QueueItem], results: Sequence[Any]
+) -> list[QueueItem]:
+    """One row per finding, numbered as find_findings numbered them (highest peak first)."""
+    by_position = {i.position: i for i in items}
+    rows = []
+    for f in findings:
+        peak = results[f.peak_position]
+        members = [by_position[p] for p in f.positions if p in by_position]
+        rows.append(
+            QueueItem(
+                f.peak_position,
+                peak.scores.slice_index if peak is not None else -1,
+                Decision.FLAGGED,
+                f.peak_score,
+                math.nan,
+                finding=f,
+                decided=sum(m.settled for m in members),
+                members=len(members),
+            )
+        )
+    return rows
 
 
 def matches(item: QueueItem, kind: str) -> bool:
-    """Whether an item passes one of FILTERS."""
+    """Whether an item passes one of FILTERS. A finding is what a reviewer looks at first:
+    listed under every filter until each of its slices is settled."""
+    if item.finding is not None:
+        return kind != "undecided" or not item.settled
     if kind == "review":
         return item.model == Decision.REVIEW
     if kind == "flagged":

@@ -1,11 +1,12 @@
-"""The review queue: a filtered list of the open case's slices, decision buttons and a note."""
+"""The review queue: a filtered list of the open case's findings and slices, decision buttons
+under the name of the case they decide, a note, and the banner of an incomplete analysis."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QKeyEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -33,6 +34,11 @@ LIST_KEYS = {
     Qt.Key.Key_PageUp,
     Qt.Key.Key_PageDown,
 }
+KEY_ROLE = Qt.ItemDataRole.UserRole + 1  # QueueItem.key of a row
+COLUMNS = (*strings.QUEUE_COLUMNS, strings.QUEUE_WHY_COLUMN)
+WHY_COLUMN = len(COLUMNS) - 1
+FINDING_COLOUR = "#ef5350"
+BANNER_STYLE = "background:#5d4037;color:#ffcc80;padding:4px;border-radius:3px"
 DECISION_KEYS = {
     ReviewDecision.ABNORMAL: strings.BTN_ABNORMAL,
     ReviewDecision.NORMAL: strings.BTN_NORMAL,
@@ -90,8 +96,19 @@ class QueuePanel(ListPanel):
         self.reviewer_edit.editingFinished.connect(
             lambda: self.reviewer_changed.emit(self.reviewer_edit.text().strip())
         )
-        self.list = QueueList()
+        self.list = QueueList(COLUMNS)
         self.list.currentItemChanged.connect(self._current_changed)
+        self.order_label = QLabel(strings.QUEUE_ORDER_MARGIN)
+        self.order_label.setWordWrap(True)
+        self.order_label.setStyleSheet("color:#9e9e9e")
+        # An analysis cancelled or failed part way: said until the case is analysed again.
+        self.incomplete_banner = QLabel()
+        self.incomplete_banner.setWordWrap(True)
+        self.incomplete_banner.setStyleSheet(BANNER_STYLE)
+        self.incomplete_banner.setVisible(False)
+        self._incomplete = False
+        # Whose decisions the buttons record: the case on screen, by its de-identified name.
+        self.deciding_label = QLabel(strings.DECIDING_NONE)
         self.summary = QLabel(strings.QUEUE_WAITING)
         self.summary.setWordWrap(True)
         self.summary.setStyleSheet("color:#9e9e9e")
@@ -119,9 +136,12 @@ class QueuePanel(ListPanel):
             case_row.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
+        layout.addWidget(self.incomplete_banner)
         layout.addLayout(top)
+        layout.addWidget(self.order_label)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.summary)
+        layout.addWidget(self.deciding_label)
         layout.addLayout(decide)
         layout.addWidget(self.note_edit)
         if with_reviewer:  # else the owner shows reviewer_edit where the case queue sees it too
@@ -136,6 +156,26 @@ class QueuePanel(ListPanel):
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         button.clicked.connect(lambda: self.case_decision_requested.emit(decision.value))
         return button
+
+    def set_deciding(self, case: str) -> None:
+        """Name the case the buttons decide ("" when none is open)."""
+        self.deciding_label.setText(strings.DECIDING.format(case=case) if case else
+                                    strings.DECIDING_NONE)
+
+    def set_incomplete(self, text: str) -> None:
+        """The banner of an incomplete analysis ("" hides it); the case buttons say it too."""
+        self._incomplete = bool(text)
+        self.incomplete_banner.setText(text)
+        self.incomplete_banner.setVisible(bool(text))
+        for decision, button in self.case_buttons.items():
+            word = strings.REVIEWER_WORDS[decision.value]
+            button.setText(strings.INCOMPLETE_BUTTON.format(decision=word) if text else word)
+
+    def set_order(self, by_error_model: bool) -> None:
+        """Say what orders the review slices: the calibrated P(wrong), or the margin."""
+        self.order_label.setText(
+            strings.QUEUE_ORDER_ERROR_MODEL if by_error_model else strings.QUEUE_ORDER_MARGIN
+        )
 
     def set_other_models(self, text: str) -> None:
         """Say that decisions exist under another model ("" hides the line)."""
@@ -152,30 +192,106 @@ class QueuePanel(ListPanel):
         return self.reviewer_edit.text().strip()
 
     def set_items(self, items: Sequence[QueueItem], current: int | None) -> None:
-        """Rebuild the list (filtered), keeping the item of slice ``current`` selected."""
+        """Rebuild the list (filtered), keeping the selected row where it still shows slice
+        ``current``, else the row of that slice."""
+        kept = self.current_key()
         self._items = list(items)
         self._shown = [i for i in self._items if matches(i, self.filter_kind)]
         self.list.blockSignals(True)
         self.list.clear()
         self.list.addTopLevelItems([_row(i) for i in self._shown])
+        for r, i in enumerate(self._shown):  # a finding's row spans the columns (in the tree)
+            self.list.topLevelItem(r).setFirstColumnSpanned(i.finding is not None)
         self.list.blockSignals(False)
-        self.select_position(current)
-        settled = sum(i.settled for i in self._items)
+        row = self._row_of(kept)
+        if row is not None and self._shown[row].position == current:
+            self._select_row(row)
+        else:
+            self.select_position(current)
+        slices = [i for i in self._items if i.finding is None]
+        settled = sum(i.settled for i in slices)
         deferred = sum(
-            i.reviewer is not None and i.reviewer.decision == ReviewDecision.DEFER
-            for i in self._items
+            i.reviewer is not None and i.reviewer.decision == ReviewDecision.DEFER for i in slices
         )
+        shown = sum(i.finding is None for i in self._shown)
         self.summary.setText(
             strings.QUEUE_SUMMARY.format(
-                shown=len(self._shown), total=len(self._items), settled=settled, deferred=deferred
+                shown=shown, total=len(slices), settled=settled, deferred=deferred
             )
-            if self._items
+            if slices
             else strings.QUEUE_WAITING
         )
 
+    # --- rows ---------------------------------------------------------------------------
+    def shown_positions(self) -> list[int]:
+        """The slices listed, top to bottom (a finding's row is not a slice of its own)."""
+        return [i.position for i in self._shown if i.finding is None]
+
+    def shown_items(self) -> list[QueueItem]:
+        return list(self._shown)
+
+    def current_item(self) -> QueueItem | None:
+        row = self._current_row()
+        return self._shown[row] if row is not None else None
+
+    def current_key(self) -> tuple[str, int] | None:
+        item = self.current_item()
+        return item.key if item is not None else None
+
+    def _current_row(self) -> int | None:
+        row = self.list.currentItem()
+        if row is None or not row.isSelected():
+            return None
+        index = self.list.indexOfTopLevelItem(row)
+        return index if 0 <= index < len(self._shown) else None
+
+    def _row_of(self, key: tuple[str, int] | None) -> int | None:
+        return next((r for r, i in enumerate(self._shown) if i.key == key), None)
+
+    def _select_row(self, row: int | None) -> None:
+        self.list.blockSignals(True)
+        if row is None:
+            self.list.setCurrentItem(None)
+            self.list.clearSelection()
+        else:
+            item = self.list.topLevelItem(row)
+            self.list.setCurrentItem(item)
+            item.setSelected(True)
+            self.list.scrollToItem(item)
+        self.list.blockSignals(False)
+
     def select_position(self, position: int | None) -> None:
-        """Highlight the slice on screen if it is listed; never moves the slice itself."""
-        self._highlight(position)
+        """Highlight the slice on screen if it is listed (a selected finding stays selected
+        on its peak slice); never moves the slice itself."""
+        current = self.current_item()
+        if current is not None and current.position == position:
+            return
+        self._select_row(self._row_of(("slice", position)) if position is not None else None)
+
+    def step(self, step: int) -> QueueItem | None:
+        """The item ``step`` rows from the selected one; with none selected, the first
+        (stepping forward) or the last: J starts at the top of the queue."""
+        if not self._shown:
+            return None
+        row = self._current_row()
+        if row is None:
+            return self._shown[0] if step > 0 else self._shown[-1]
+        row += step
+        return self._shown[row] if 0 <= row < len(self._shown) else None
+
+    def following(self, position: int) -> QueueItem | None:
+        """The item after the selected one, when the selected one is the slice on screen."""
+        current = self.current_item()
+        return self.step(1) if current is not None and current.position == position else None
+
+    def choose(self, item: QueueItem) -> None:
+        """Select an item's row (if still listed) and show its slice."""
+        self._select_row(self._row_of(item.key))
+        self.item_chosen.emit(item.position)
+
+    def neighbour(self, position: int | None, step: int) -> int | None:
+        item = self.step(step)
+        return item.position if item is not None else None
 
     def set_case_decision(self, record: DecisionRecord | None) -> None:
         self.case_label.setText(
@@ -199,6 +315,8 @@ def reviewer_row(edit: QLineEdit) -> QHBoxLayout:
 
 
 def _row(item: QueueItem) -> QTreeWidgetItem:
+    if item.finding is not None:
+        return _finding_row(item)
     reviewer = (
         strings.REVIEWER_WORDS[item.reviewer.decision.value] if item.reviewer is not None else ""
     )
@@ -209,11 +327,40 @@ def _row(item: QueueItem) -> QTreeWidgetItem:
             format_value(item.score),
             format_value(item.uncertainty),
             reviewer,
+            why_text(item),
         ]
     )
     row.setData(0, POSITION_ROLE, item.position)
+    row.setData(0, KEY_ROLE, item.key)
     row.setForeground(1, QBrush(QColor(DECISION_COLOURS[item.model])))
     for col in (0, 2, 3):
         row.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     show_reviewer(row, 4, item.reviewer)
+    if item.reason:
+        for col in (1, WHY_COLUMN):
+            row.setToolTip(col, item.reason)
+    return row
+
+
+def why_text(item: QueueItem) -> str:
+    """The row's short reason, with the error probability where the model has one."""
+    parts = [item.short_reason] if item.short_reason else []
+    if item.p_wrong is not None:
+        parts.append(strings.QUEUE_P_WRONG.format(p=item.p_wrong))
+    return "; ".join(parts)
+
+
+def _finding_row(item: QueueItem) -> QTreeWidgetItem:
+    """One row across the columns: 'Finding 1: left, slices 61-78, ..., 3 of 18 decided'."""
+    f = item.finding
+    assert f is not None
+    decided = strings.QUEUE_FINDING_DECIDED.format(decided=item.decided, total=item.members)
+    row = QTreeWidgetItem([f"{f.describe()} ({decided})"])
+    row.setData(0, POSITION_ROLE, item.position)
+    row.setData(0, KEY_ROLE, item.key)
+    row.setForeground(0, QBrush(QColor(FINDING_COLOUR)))
+    bold = QFont(row.font(0))
+    bold.setBold(True)
+    row.setFont(0, bold)
+    row.setToolTip(0, strings.QUEUE_FINDING_TIP.format(describe=f.describe()))
     return row

@@ -1,7 +1,8 @@
 """The review side of the window: the slice queue (left) and the thresholds (right).
 
 A view: it observes the CaseDocument and ViewState, and records decisions through the
-review session service; the maps never know about it.
+review session service (gui.review_actions); the maps never know about it. It also opens
+each case on the peak of its highest finding, once the findings are known.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
+from bvae_viewer.analysis.findings import Finding
 from bvae_viewer.analysis.ood import ood_reasons
+from bvae_viewer.analysis.review_reasons import whole_case_reason
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.gui import strings
+from bvae_viewer.gui.case_decisions import case_label
 from bvae_viewer.gui.case_document import CaseDocument
+from bvae_viewer.gui.findings_queue import CaseFindings, opening_slice
 from bvae_viewer.gui.queue_items import (
     FILTERS,
+    ReviewOrder,
     case_coverage,
     queue_items,
     review_regardless,
@@ -26,12 +32,13 @@ from bvae_viewer.gui.queue_items import (
     validation_slices,
 )
 from bvae_viewer.gui.queue_panel import QueuePanel, reviewer_row
+from bvae_viewer.gui.review_actions import ReviewActions
 from bvae_viewer.gui.review_session import ReviewSessionService
 from bvae_viewer.gui.settings import GuiSettings
 from bvae_viewer.gui.threshold_panel import ThresholdPanel
 from bvae_viewer.gui.window_layout import WindowLayout
+from bvae_viewer.gui.worker import RunSummary
 from bvae_viewer.pipeline.model import Bundle
-from bvae_viewer.review.store import DecisionRecord
 
 
 class ReviewDocks(QObject):
@@ -52,6 +59,16 @@ class ReviewDocks(QObject):
         self.validation = None
         self.queue = QueuePanel(session.reviewer, settings.queue_filter(FILTERS), False)
         self.thresholds = ThresholdPanel()
+        self.case_findings = CaseFindings()
+        self.findings: list[Finding] = []  # of the case on screen, highest peak first
+        self.opened_at: int | None = None  # the slice the case opened on
+        self.actions = ReviewActions(
+            doc, self.state, session, self.queue, lambda: self.findings, self.case_name, layout
+        )
+        # A/N/D, Shift+A, the whole case, undo and clear: all on the case on screen.
+        a = self.actions
+        self.decide, self.decide_run, self.decide_case = a.decide, a.decide_run, a.decide_case
+        self.undo, self.clear_slice, self.clear_case = a.undo, a.clear_slice, a.clear_case
         # Slices of the open case, and (once a folder is opened as a batch) its cases: tabs
         # over one reviewer field. A single tab shows no tab bar.
         self.tabs = QTabWidget()
@@ -82,21 +99,52 @@ class ReviewDocks(QObject):
         d.model_ready.connect(self._model_ready)
         d.triage_changed.connect(self.refresh)
         d.records_changed.connect(self.refresh)
+        d.incomplete_changed.connect(self._incomplete_changed)
         self.state.slice_changed.connect(self._slice_changed)
         s.opened.connect(self._session_opened)
         s.closed.connect(lambda: q.set_enabled(False))
         q.item_chosen.connect(self.state.set_slice)
         q.decision_requested.connect(self.decide)
         q.case_decision_requested.connect(self.decide_case)
-        q.note_committed.connect(self._note_committed)
+        q.note_committed.connect(self.actions.note_committed)
         q.filter_changed.connect(self._filter_changed)
         q.reviewer_changed.connect(self._reviewer_changed)
         self.thresholds.thresholds_changed.connect(s.thresholds_edited)
 
     # --- the case and its session -------------------------------------------------------
-    def _case_loaded(self, _case) -> None:
+    def _case_loaded(self, case) -> None:
         self.queue.set_enabled(False)
         self.queue.set_other_models("")
+        self.queue.set_deciding(case_label(case))
+        self.opened_at = case.start
+
+    def case_name(self) -> str:
+        """The de-identified name of the case on screen ("" when none)."""
+        return case_label(self.doc.case) if self.doc.case is not None else ""
+
+    def _incomplete_changed(self, why: str) -> None:
+        d = self.doc
+        self.queue.set_incomplete(
+            strings.INCOMPLETE_BANNER.format(
+                why=strings.INCOMPLETE_WHY.get(why, why), done=d.analysed(), total=len(d.results)
+            )
+            if why
+            else ""
+        )
+        self.refresh()
+
+    def open_on_peak(self, summary: RunSummary) -> None:
+        """A run ended: show the peak of the highest finding, unless the reviewer has moved
+        since the case opened (or the run ended part way)."""
+        if summary.cancelled or summary.failed or self.doc.case is None:
+            return
+        if self.state.slice != self.opened_at:
+            return
+        self.refresh()  # the findings of every slice, at the thresholds in force
+        target = opening_slice(self.findings)
+        if target is not None:
+            self.opened_at = target  # still "not moved" for a later run's done
+            self.state.set_slice(target)
 
     def _model_ready(self, bundle: Bundle) -> None:
         cal = bundle.info.calibration
@@ -115,70 +163,17 @@ class ReviewDocks(QObject):
         models = ", ".join(self.describe_model(sha) for sha in elsewhere)
         return strings.OTHER_MODEL_DECISIONS.format(count=sum(elsewhere.values()), models=models)
 
-    # --- decisions ----------------------------------------------------------------------
-    def decide(self, value: str) -> DecisionRecord | None:
-        """Record the reviewer's decision on the slice on screen, then go to the next item."""
-        d = self.doc
-        if self.session.session is None:
-            self.session.message.emit(strings.STATUS_NO_SESSION)
-            return None
-        position = self.state.slice
-        result = d.results[position] if 0 <= position < len(d.results) else None
-        model = d.decisions[position] if result is not None else None
-        if result is None or model in (None, Decision.EMPTY):
-            self.session.message.emit(strings.STATUS_NOT_DECIDABLE.format(slice=position))
-            return None
-        listed = position in self.queue.shown_positions()
-        following = self.queue.neighbour(position, 1) if listed else None
-        index = result.scores.slice_index
-        record = self.session.record(index, value, model.value, self.queue.note())
-        if record is None:
-            return None
-        self.session.message.emit(
-            strings.STATUS_DECIDED.format(
-                slice=record.item_index,
-                decision=strings.REVIEWER_WORDS[record.decision.value],
-                reviewer=record.reviewer,
-            )
-        )
-        if following is not None:
-            self.state.set_slice(following)
-        return record
-
-    def decide_case(self, value: str) -> DecisionRecord | None:
-        """The reviewer's call on the whole case, beside the model's case decision."""
-        result = self.doc.case_result
-        model = result.case.decision.value if result is not None else "pending"
-        record = self.session.record(0, value, model, self.queue.note(), item_kind="case")
-        if record is not None:
-            self.session.message.emit(
-                strings.STATUS_CASE_DECIDED.format(
-                    decision=strings.REVIEWER_WORDS[record.decision.value],
-                    reviewer=record.reviewer,
-                )
-            )
-        return record
-
-    def _note_committed(self, note: str) -> None:
-        """Enter in the note field: a slice already decided gets the note now."""
-        current = self.doc.record_at(self.state.slice)
-        if current is None or self.session.session is None or note == current.note:
-            return
-        record = self.session.record(
-            current.item_index, current.decision.value, current.model_decision, note
-        )
-        if record is not None:
-            self.session.message.emit(strings.STATUS_NOTE_SAVED.format(slice=record.item_index))
-
+    # --- decisions (gui.review_actions) ---------------------------------------------------
     def _reviewer_changed(self, name: str) -> None:
         self.settings.set_reviewer(name)
         self.session.set_reviewer(name)
 
     # --- the queue ----------------------------------------------------------------------
     def step_item(self, step: int) -> None:
-        position = self.queue.neighbour(self.state.slice, step)
-        if position is not None:
-            self.state.set_slice(position)
+        """J/K: the next or previous queue item (from the top when none is selected)."""
+        item = self.queue.step(step)
+        if item is not None:
+            self.queue.choose(item)
 
     def switch_queue(self) -> None:
         """C: between the case queue and the slice queue (when a batch is open)."""
@@ -193,6 +188,17 @@ class ReviewDocks(QObject):
             self.tabs.insertTab(0, panel, title)
         self.tabs.setCurrentWidget(panel)
 
+    def review_order(self) -> ReviewOrder:
+        """The error model and the policy that order the review slices and say why."""
+        d = self.doc
+        error_model = d.bundle.info.deferral if d.bundle is not None else None
+        reasons: list[str] = []
+        if d.case_result is not None and d.case_result.case.decision == Decision.REVIEW:
+            reasons = list(d.case_result.case.reasons)
+        elif d.case is not None and d.case.prepared is not None:
+            reasons = [r for r in (d.case.prepared.review_reason,) if r]
+        return ReviewOrder(d.policy, error_model, whole_case_reason(reasons))
+
     def _slice_changed(self, position: int) -> None:
         self.queue.select_position(position)
         record = self.doc.record_at(position)
@@ -206,7 +212,17 @@ class ReviewDocks(QObject):
         """Queue, counts, thresholds and previews from the document."""
         d = self.doc
         self.queue.set_case_decision(d.case_record)
-        self.queue.set_items(queue_items(d.results, d.decisions, d.reviewed), self.state.slice)
+        # Findings once the run has ended (complete or not): while slices stream in, a run
+        # is cut by the slices still to come, and measuring it each time costs.
+        calibration = d.bundle.info.calibration if d.bundle is not None else None
+        ended = d.complete() or bool(d.incomplete)
+        self.findings = (
+            self.case_findings.of(d.case, d.results, d.decisions, calibration) if ended else []
+        )
+        order = self.review_order()
+        self.queue.set_order(order.error_model is not None)
+        items = queue_items(d.results, d.decisions, d.reviewed, order, self.findings)
+        self.queue.set_items(items, self.state.slice)
         if self.thresholds.thresholds() != d.thresholds():  # set elsewhere (resumed, reset)
             self.thresholds.show_thresholds(*d.thresholds())
         self.thresholds.set_counts(triage_counts(d.decisions))

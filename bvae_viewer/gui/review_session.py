@@ -21,6 +21,7 @@ from bvae_viewer.review.store import (
     Thresholds,
     default_reviewer,
 )
+from bvae_viewer.review.store_undo import Action
 
 THRESHOLD_LOG_DELAY_MS = 1000  # one audit entry per pause, not one per arrow press
 
@@ -31,6 +32,7 @@ class ReviewSessionService(QObject):
     opened = Signal(object)  # {other model sha256: decisions}: the session is open
     closed = Signal()  # no session (a new case, or the store failed)
     decision_saved = Signal(object)  # DecisionRecord
+    corrected = Signal(object)  # an undo or clear: the case's standing case decision, or None
     message = Signal(str)  # for the status bar
     error = Signal(str, str)  # dialog title, one sentence
 
@@ -131,6 +133,54 @@ class ReviewSessionService(QObject):
         self.doc.put_record(record)
         self.decision_saved.emit(record)
         return record
+
+    def record_many(
+        self, items: list[tuple[int, str, str]], note: str
+    ) -> list[DecisionRecord] | None:
+        """Slice decisions (slice index, decision, model's) made as one action: all saved or
+        none, one undo takes them back; None when there is no session or the store failed."""
+        if self.session is None:
+            self.message.emit(strings.STATUS_NO_SESSION)
+            return None
+        self.log_thresholds()
+        try:
+            records = self.session.record_many(
+                items, note=note, reviewer=self.reviewer,
+                thresholds=Thresholds(*self.doc.thresholds()),
+            )
+        except (ReviewStoreError, sqlite3.Error) as exc:
+            self.store_failed(exc)
+            return None
+        self.doc.put_records(records)
+        return records
+
+    def undo(self) -> Action | None:
+        """Take back the last decision (or clear) made on the case on screen."""
+        if self.session is None:
+            self.message.emit(strings.STATUS_NO_SESSION)
+            return None
+        return self._correct(lambda s: s.undo(reviewer=self.reviewer))
+
+    def clear(self, index: int, item_kind: str = "slice") -> DecisionRecord | None:
+        """Clear the standing decision on a slice (axial index) or the case (index 0)."""
+        if self.session is None:
+            self.message.emit(strings.STATUS_NO_SESSION)
+            return None
+        return self._correct(lambda s: s.clear(index, item_kind, reviewer=self.reviewer))
+
+    def _correct(self, change):
+        """Write a correction, then read back what stands (the document shows that)."""
+        assert self.session is not None
+        try:
+            done = change(self.session)
+            reviewed, case_record = self.session.current(), self.session.case_decision()
+        except (ReviewStoreError, sqlite3.Error) as exc:
+            self.store_failed(exc)
+            return None
+        if done is not None:
+            self.doc.set_records(reviewed, case_record)
+            self.corrected.emit(case_record)
+        return done
 
     # --- thresholds ---------------------------------------------------------------------
     def thresholds_edited(self, score: float, uncertainty: float) -> None:

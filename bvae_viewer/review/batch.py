@@ -48,7 +48,8 @@ class BatchCase:
     problem: str = ""  # known before loading (e.g. a BraTS folder without its T1ce)
 
 
-def _volume_name(path: Path) -> str:
+def volume_name(path: Path) -> str:
+    """A volume file's name without its suffix (.nii.gz, .mha, ...); a folder's name."""
     lower = path.name.lower()
     for suffix in VOLUME_SUFFIXES:
         if lower.endswith(suffix):
@@ -82,7 +83,7 @@ def find_batch_cases(folder: Path) -> list[BatchCase]:
         if entry in brats or entry in nested_parents:
             continue
         if entry.is_file() and _is_case_file(entry):
-            cases.append(BatchCase(_volume_name(entry), entry))
+            cases.append(BatchCase(volume_name(entry), entry))
         elif entry.is_dir():
             problem = _folder_problem(entry)
             if problem is not None:

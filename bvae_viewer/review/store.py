@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bvae_viewer.review.store_schema import SCHEMA_VERSION, NewerSchemaError, prepare
+from bvae_viewer.review.store_undo import UndoableSession
 
 __all__ = [
     "DB_NAME",
@@ -220,8 +221,9 @@ class ReviewStore:
             return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-class ReviewSession:
-    """Decisions on the slices (and the whole) of one case."""
+class ReviewSession(UndoableSession):
+    """Decisions on the slices (and the whole) of one case; undo, clear and decisions made
+    together are UndoableSession's (review.store_undo)."""
 
     def __init__(
         self, store: ReviewStore | sqlite3.Connection, session_id: int, case_hash: str, model: str
@@ -256,6 +258,23 @@ class ReviewSession:
         item_kind "slice": item_index is the axial slice index; "case": use item_index 0.
         thresholds: those in force (default: the session's latest, see set_thresholds).
         """
+        with self._locked() as db:
+            return self._insert_decision(
+                db, item_index, decision, model_decision, note, reviewer or self.reviewer,
+                item_kind, thresholds,
+            )
+
+    def _insert_decision(
+        self,
+        db: sqlite3.Connection,
+        item_index: int,
+        decision: ReviewDecision | str,
+        model_decision: str,
+        note: str,
+        reviewer: str,
+        item_kind: str,
+        thresholds: Thresholds | None,
+    ) -> DecisionRecord:
         limits = thresholds or self.thresholds
         row = (
             self.id,
@@ -263,28 +282,30 @@ class ReviewSession:
             int(item_index),
             ReviewDecision(decision).value,
             str(model_decision),
-            reviewer or self.reviewer,
+            reviewer,
             note,
             _now(),
             None if limits is None else float(limits.score),
             None if limits is None else float(limits.uncertainty),
         )
-        with self._locked() as db:
-            cur = db.execute(
-                "INSERT INTO decisions (session_id, item_kind, item_index, decision,"
-                " model_decision, reviewer, note, made_at, score_threshold,"
-                " uncertainty_threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
+        cur = db.execute(
+            "INSERT INTO decisions (session_id, item_kind, item_index, decision,"
+            " model_decision, reviewer, note, made_at, score_threshold,"
+            " uncertainty_threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )
         return DecisionRecord.from_row((int(cur.lastrowid or 0), *row[1:]))
 
     def log_event(self, kind: str, payload: dict[str, Any]) -> None:
         """Audit entries such as threshold changes."""
         with self._locked() as db:
-            db.execute(
-                "INSERT INTO events (session_id, kind, payload, made_at) VALUES (?, ?, ?, ?)",
-                (self.id, kind, json.dumps(payload, sort_keys=True), _now()),
-            )
+            self._insert_event(db, kind, payload)
+
+    def _insert_event(self, db: sqlite3.Connection, kind: str, payload: dict[str, Any]) -> None:
+        db.execute(
+            "INSERT INTO events (session_id, kind, payload, made_at) VALUES (?, ?, ?, ?)",
+            (self.id, kind, json.dumps(payload, sort_keys=True), _now()),
+        )
 
     @property
     def thresholds(self) -> Thresholds | None:
@@ -313,23 +334,16 @@ class ReviewSession:
         return wanted
 
     def history(self) -> list[DecisionRecord]:
-        """Every decision ever made in this session, oldest first."""
+        """Every decision ever made in this session, oldest first (undone ones included:
+        current() says which still stand)."""
         with self._locked() as db:
             rows = db.execute(
                 f"SELECT {_COLUMNS} FROM decisions WHERE session_id = ? ORDER BY id", (self.id,)
             ).fetchall()
         return [DecisionRecord.from_row(r) for r in rows]
 
-    def current(self, item_kind: str = "slice") -> dict[int, DecisionRecord]:
-        """The latest decision per item."""
-        latest: dict[int, DecisionRecord] = {}
-        for record in self.history():
-            if record.item_kind == item_kind:
-                latest[record.item_index] = record
-        return latest
-
     def case_decision(self) -> DecisionRecord | None:
-        """The reviewer's latest decision on the whole case (item_kind "case"), if any."""
+        """The reviewer's standing decision on the whole case (item_kind "case"), if any."""
         cases = self.current("case").values()
         return max(cases, key=lambda r: r.id) if cases else None
 
