@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from bvae_viewer.analysis.case import CaseResult
+from bvae_viewer.analysis.findings import Finding
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.pacs.results import ResultSummary
 from bvae_viewer.review.store import DecisionRecord
@@ -21,15 +22,18 @@ def _runs(indices: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def findings(result: CaseResult, region_ml: Mapping[int, float]) -> tuple[str, ...]:
-    """One sentence per run of flagged slices, and one for the slices sent to review."""
+def findings(
+    result: CaseResult, region_ml: Mapping[int, float], measured: Sequence[Finding] = ()
+) -> tuple[str, ...]:
+    """One sentence per finding (as the window and the report word it) or, for a case
+    measured without them, per run of flagged slices; one for the slices sent to review."""
     flagged = [s.slice_index for s, d in zip(result.scores, result.decisions, strict=True)
                if d == Decision.FLAGGED]
     review = [s.slice_index for s, d in zip(result.scores, result.decisions, strict=True)
               if d == Decision.REVIEW]
     peak = {s.slice_index: s.anomaly_score for s in result.scores}
-    lines = []
-    for first, last in _runs(flagged):
+    lines = [f"{f.describe()}; flagged region {f.region_ml:.1f} mL." for f in measured]
+    for first, last in [] if measured else _runs(flagged):
         top = max(range(first, last + 1), key=lambda k: peak[k])
         volume = sum(region_ml.get(k, 0.0) for k in range(first, last + 1))
         where = f"slice {first}" if first == last else f"slices {first}-{last}"
@@ -56,11 +60,12 @@ def summarise(
     region_ml: Mapping[int, float],
     model_name: str,
     model_sha256: str,
+    measured: Sequence[Finding] = (),
 ) -> ResultSummary:
     return ResultSummary(
         case_decision=result.case.decision.value,
         reasons=tuple(result.case.reasons),
-        findings=findings(result, region_ml),
+        findings=findings(result, region_ml, measured),
         reviewer_decision=reviewer_decision(case_review),
         model_name=model_name,
         model_sha256=model_sha256,

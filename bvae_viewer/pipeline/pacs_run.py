@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
+from bvae_viewer.analysis.findings import Finding, find_findings
 from bvae_viewer.analysis.maps import MapSet
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.pacs.objects import read_source, result_objects
@@ -35,6 +36,7 @@ class PacsCase:
     region: dict[int, np.ndarray]
     pixel_threshold: float
     case_review: DecisionRecord | None
+    findings: tuple[Finding, ...] = ()  # the flagged runs, measured as the window and report do
 
 
 def _flagged(analysis: CaseAnalysis) -> list[int]:
@@ -79,7 +81,22 @@ def analyse_series(
     threshold = float(analysis.map_levels["pixel_score"][1])
     maps = _flagged_maps(analysis, bundle, flagged, device, samples)
     region = flagged_region(maps, flagged, threshold)
-    return PacsCase(Path(folder), analysis, region, threshold, case_review)
+    return PacsCase(Path(folder), analysis, region, threshold, case_review,
+                    measure_findings(analysis, maps, flagged, threshold))
+
+
+def measure_findings(
+    analysis: CaseAnalysis, maps: dict[int, MapSet], flagged: list[int], pixel_level: float
+) -> tuple[Finding, ...]:
+    """The case's findings (analysis.findings) from the flagged slices' maps, by axial index."""
+    stack = analysis.case.stack
+    position = {int(k): p for p, k in enumerate(stack.slice_index)}
+    scores = {position[s.slice_index]: s.anomaly_score for s in analysis.result.scores}
+    voxel_ml = stack.pixel_mm**2 * stack.slice_mm / 1000.0
+    return tuple(find_findings(
+        [position[k] for k in flagged], scores, {position[k]: m for k, m in maps.items()},
+        analysis.case.geometry, pixel_level, voxel_ml,
+    ))
 
 
 def model_volume_affine(loaded: LoadedCase) -> np.ndarray:
@@ -98,7 +115,8 @@ def results_for_pacs(case: PacsCase, bundle: Bundle) -> list[Dataset]:
     voxel_ml = stack.pixel_mm**2 * stack.slice_mm / 1000.0
     region_ml = {k: float(m.sum()) * voxel_ml for k, m in case.region.items()}
     summary = summarise(
-        case.analysis.result, case.case_review, region_ml, bundle.info.name, bundle.info.sha256
+        case.analysis.result, case.case_review, region_ml, bundle.info.name, bundle.info.sha256,
+        case.findings,
     )
     source = read_source(case.folder)
     return result_objects(

@@ -85,6 +85,8 @@ def test_worklist_analyse_push_and_read_back(orthanc, client, tmp_path, capsys):
     text = "\n".join(str(i.TextValue) for i in sr.ContentSequence if i.ValueType == "TEXT")
     assert RESEARCH_USE in text and "Model case decision: flagged" in text
     assert "Reviewer's decision: abnormal (by dr.test" in text and "enhancing mass" in text
+    # The findings as the window and the report word them: side, slices, size in mm.
+    assert "Finding 1: left, slices" in text and " mm, peak score " in text, text
     # Orthanc's own index lists the pushed objects under the same patient and study.
     studies = orthanc_json(orthanc, "/studies?expand")
     (ours,) = [s for s in studies if s["MainDicomTags"]["StudyInstanceUID"] == uid]
