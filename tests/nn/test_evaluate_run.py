@@ -51,6 +51,11 @@ def test_quick_preset_writes_metrics_report_and_plots(tmp_path, brats_folder, th
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["status"] == "done"
     assert set(metrics["rows"]) == set(ROWS)  # every row of the issue, the given model's too
+    for name, row in metrics["rows"].items():  # how each network's training ended, and why
+        training = row["training"] if name != "bundled" else {"stopped": "plateau", "steps": 1}
+        assert training["steps"] and training["stopped"].split("/")[0] in (
+            "plateau", "cap: epochs", "cap: wall", "cap: steps", "the plain row's steps"
+        ), name  # fmt: skip
     assert metrics["data"]["kind"] == "other"  # phantoms named like BraTS are still not BraTS
     assert metrics["data"]["n_cases"] == {"train": 4, "val": 2, "test": 2}
     cases = metrics["data"]["cases"]
@@ -85,9 +90,9 @@ def test_quick_preset_writes_metrics_report_and_plots(tmp_path, brats_folder, th
     printed = capsys.readouterr().out
     assert "deep ensemble" in printed and "wrote" in printed
 
-    # Run again with the same settings: every group is reused, nothing is trained.
+    # Resume with the same settings: every group is reused, nothing is trained.
     start = time.perf_counter()
-    assert run_evaluate(brats_folder, out, model, preset="quick", device="cpu", seed=0) == 0
+    assert run_evaluate(brats_folder, out, model, "quick", "cpu", seed=0, resume=True) == 0
     assert time.perf_counter() - start < first_run / 2
     again = json.loads((out / "metrics.json").read_text())
     assert again["rows"]["paper"]["detection"] == metrics["rows"]["paper"]["detection"]
