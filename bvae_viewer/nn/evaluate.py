@@ -27,7 +27,7 @@ import torch
 from bvae_viewer.analysis.evaluation import paper
 from bvae_viewer.analysis.evaluation.data import EvalData, load_eval_data
 from bvae_viewer.analysis.evaluation.mvtec_data import load_mvtec_eval_data
-from bvae_viewer.analysis.evaluation.store import ResultStore
+from bvae_viewer.analysis.evaluation.store import ResultStore, previous_run
 from bvae_viewer.analysis.evaluation.trained import verdict
 from bvae_viewer.analysis.methods import BVAE, method_info
 from bvae_viewer.analysis.model_info import MODEL_JSON, ModelInfoError
@@ -184,6 +184,14 @@ def run_evaluate(
     mvtec = is_mvtec_category(Path(data_dir))  # MVTec AD layout: CATEGORY/train/good, test
     if not mvtec:
         find_cases(data_dir)  # a bad folder fails here, before any output (DatasetError: exit 2)
+    signature = {
+        "version": EVALUATION_VERSION,
+        "preset": {k: v for k, v in asdict(chosen).items() if k not in NOT_IN_SIGNATURE},
+        "seed": seed,
+        "root": str(Path(data_dir).resolve()),
+        "model": bundle.info.sha256 if bundle is not None else None,
+    }
+    previous_run(Path(out_dir), signature, resume)  # refuse now, not after loading the data
     log(f"evaluate: preset {chosen.name}, {device_label(dev)}, data {data_dir}")
     load = load_mvtec_eval_data if mvtec else load_eval_data
     data = load(Path(data_dir), chosen, seed)
@@ -193,14 +201,7 @@ def run_evaluate(
         f"{data.provenance['kind']} data"
     )
     header = _header(data, chosen, seed, dev, model_note)
-    signature = {
-        "version": EVALUATION_VERSION,
-        "preset": {k: v for k, v in header["preset"].items() if k not in NOT_IN_SIGNATURE},
-        "seed": seed,
-        "cases": header["data"]["cases"],
-        "root": str(Path(data_dir).resolve()),
-        "model": bundle.info.sha256 if bundle is not None else None,
-    }
+    signature["cases"] = header["data"]["cases"]  # the same subjects for every row
     store = ResultStore(Path(out_dir), header, signature, started=start, resume=resume)
     if bundle is None:
         store.note(f"Given model: {model_note}")

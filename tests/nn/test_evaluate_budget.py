@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from bvae_viewer.cli import main
 from bvae_viewer.nn.evaluate import run_evaluate
 from bvae_viewer.nn.evaluation.preset import QUICK, group_caps
 from bvae_viewer.nn.evaluation.progress import GroupProgress
@@ -91,7 +92,9 @@ def _without_timings(row):
 
 
 @pytest.mark.slow
-def test_a_resumed_run_keeps_its_first_group_and_ends_like_one_run(tmp_path, brats_folder, model):
+def test_a_resumed_run_keeps_its_first_group_and_ends_like_one_run(
+    tmp_path, brats_folder, model, capsys
+):
     def run(out, groups, resume=False):
         preset = replace(TINY, groups=groups)
         return run_evaluate(brats_folder, out, model, preset, "cpu", seed=0, resume=resume)
@@ -119,6 +122,16 @@ def test_a_resumed_run_keeps_its_first_group_and_ends_like_one_run(tmp_path, bra
         assert training["device"].startswith("CPU (")
         assert training["final_skill"] == straight["rows"][name]["reconstruction_skill"]
     assert (stopped / "report.md").read_text().count("| no aleatoric head") >= 1
+
+    # From the command line: other settings, or no --resume, are one sentence and exit 2.
+    base = ["evaluate", "--data", str(brats_folder), "--out", str(stopped), "--model", str(model),
+            "--device", "cpu", "--groups", FIRST]  # fmt: skip
+    for extra, words in ((["--resume", "--seed", "1"], "Cannot resume"), ([], "add --resume")):
+        capsys.readouterr()
+        assert main([*base, *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0], err
+    assert _metrics(stopped)["group_runs"] == resumed["group_runs"]  # untouched
 
 
 @pytest.mark.slow

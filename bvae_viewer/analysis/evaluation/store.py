@@ -76,6 +76,36 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def previous_run(out_dir: Path, signature: dict[str, Any], resume: bool) -> dict[str, Any]:
+    """The metrics of the earlier run in out_dir that this one may continue ({} if none).
+
+    ResumeError, one sentence, where out_dir holds finished groups and ``resume`` is off, or
+    where the earlier run's signature differs in one of the keys ``signature`` holds (a
+    check before the data is loaded may leave the cases out).
+    """
+    try:
+        old = json.loads((Path(out_dir) / METRICS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    done = old.get("groups_done") or []
+    if not done:
+        return {}
+    if not resume:
+        raise ResumeError(
+            f"{out_dir} holds the rows of an earlier run ({', '.join(done)}): add --resume to "
+            "continue it, or choose another --out."
+        )
+    ours = json.loads(json.dumps(_json_safe(signature)))  # as metrics.json stores it
+    theirs = old.get("signature") or {}
+    differ = [w for k, w in SIGNATURE_WORDS.items() if k in ours and theirs.get(k) != ours[k]]
+    if differ:
+        raise ResumeError(
+            f"Cannot resume the run in {out_dir}: it was made with another "
+            f"{' and '.join(differ)}; run with its settings, or choose another --out."
+        )
+    return old
+
+
 class ResultStore:
     """Accumulates rows and keeps the output folder current."""
 
@@ -109,33 +139,10 @@ class ResultStore:
         }
         self.plot_rows: dict[str, PlotRow] = {}
         self._group_started = time.perf_counter()
-        self._previous = self._read_previous(resume)
+        self._previous = previous_run(self.out_dir, self.signature, resume)
         for text in self._previous.get("notes", []):
             if not text.startswith(PLOT_FAILURE):  # about the old run's ending, not the data
                 self.note(text)
-
-    def _read_previous(self, resume: bool) -> dict[str, Any]:
-        path = self.out_dir / METRICS_FILE
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        done = old.get("groups_done") or []
-        if not done:
-            return {}
-        if not resume:
-            raise ResumeError(
-                f"{self.out_dir} holds the rows of an earlier run ({', '.join(done)}): add "
-                "--resume to continue it, or choose another --out."
-            )
-        theirs = old.get("signature") or {}
-        differ = [w for k, w in SIGNATURE_WORDS.items() if theirs.get(k) != self.signature.get(k)]
-        if differ:
-            raise ResumeError(
-                f"Cannot resume the run in {self.out_dir}: it was made with another "
-                f"{' and '.join(differ)}; run with its settings, or choose another --out."
-            )
-        return old
 
     def note(self, text: str) -> None:
         if text not in self.metrics["notes"]:
