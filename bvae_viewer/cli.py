@@ -267,7 +267,7 @@ def _evaluate_data(args: argparse.Namespace) -> int:
         raise UserError(f"--budget must be a positive number of seconds, not {args.budget}.")
     return run_evaluate(
         args.data, args.out, _model_dir(args.model), preset=args.preset, device=args.device,
-        seed=args.seed, groups=groups, budget_s=args.budget,
+        seed=args.seed, groups=groups, budget_s=args.budget, resume=args.resume,
     )
 
 
@@ -330,6 +330,7 @@ _USER_ERRORS = {
     "bvae_viewer.data.frontend.template": ("TemplateMissingError",),
     "bvae_viewer.data.synth.anatomy": ("SynthError",),
     "bvae_viewer.analysis.model_info": ("ModelInfoError",),
+    "bvae_viewer.analysis.evaluation.store": ("ResumeError",),
     "bvae_viewer.review.store": ("ReviewStoreError",),
     "bvae_viewer.review.report_path": ("ReportError",),
     "bvae_viewer.nn.bundle": ("WeightsError",),

@@ -117,7 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", type=Path, help="BraTS-layout folder (optional with --robustness)")
     ev.add_argument("--out", type=Path, required=True)
     ev.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
-    ev.add_argument("--preset", choices=("quick", "full"), default="quick")
+    ev.add_argument(
+        "--preset", choices=("quick", "paper64", "full"), default="quick",
+        help="quick: a CI-sized check (32 px); paper64: the comparison sized for a 2-core CPU "
+        "(64 px, hours); full: the comparison at 128 px, for a GPU",
+    )
     ev.add_argument(
         "--groups",
         default=None,
@@ -128,7 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="training wall time per network, instead of the preset's",
+        help="wall-time cap per network, instead of the preset's (networks stop on a "
+        "plateau of their validation loss; the cap is the safety net)",
+    )
+    ev.add_argument(
+        "--resume", action="store_true",
+        help="continue the run in --out: reuse the groups of rows it finished (same data, "
+        "preset, seed and model, or it refuses) and run the rest",
     )
     ev.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     ev.add_argument("--seed", type=int, default=0)

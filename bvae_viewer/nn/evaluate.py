@@ -4,7 +4,10 @@ On a BraTS-layout folder, split by patient: Table 1 and ROC by uncertainty type 
 model; the paper and fast configurations, the ablations and the baselines (MC dropout, deep
 ensemble, test-time augmentation, ADAE) trained here with the same data and budget; risk-
 coverage / AURC of deferring by uncertainty against deferring by score; speed per volume.
-Writes metrics.json, report.md and PNG plots to the output folder after every group of rows.
+Every network trains to the preset's stopping rule (a plateau, within caps); a row whose
+network did not learn to reconstruct is reported as not trained. Writes metrics.json and
+report.md to the output folder after every group of rows (PNG plots at the end); ``resume``
+continues a run in the same folder from the groups it finished.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ import torch
 from bvae_viewer.analysis.evaluation import paper
 from bvae_viewer.analysis.evaluation.data import EvalData, load_eval_data
 from bvae_viewer.analysis.evaluation.mvtec_data import load_mvtec_eval_data
-from bvae_viewer.analysis.evaluation.store import ResultStore
+from bvae_viewer.analysis.evaluation.store import ResultStore, previous_run
+from bvae_viewer.analysis.evaluation.trained import verdict
 from bvae_viewer.analysis.methods import BVAE, method_info
 from bvae_viewer.analysis.model_info import MODEL_JSON, ModelInfoError
 from bvae_viewer.data.brats import find_cases
@@ -33,12 +37,15 @@ from bvae_viewer.nn.bundle import Bundle, load_bundle
 from bvae_viewer.nn.device import choose_device, device_label
 from bvae_viewer.nn.evaluation.groups import group_rows
 from bvae_viewer.nn.evaluation.preset import EvalPreset, get_preset
+from bvae_viewer.nn.evaluation.progress import GroupProgress
 from bvae_viewer.nn.evaluation.runs import RunContext
 from bvae_viewer.paths import model_dir as bundled_model_dir
 
 # Part of the signature that lets a rerun reuse finished rows: raise it whenever a change
 # (scoring, training, metrics) makes earlier rows incomparable with new ones.
-EVALUATION_VERSION = 2
+EVALUATION_VERSION = 3  # 3: networks train to a plateau within caps, not a wall budget
+# Preset fields that say which rows run, not how: a resumed run may choose other groups.
+NOT_IN_SIGNATURE = ("groups", "progress_bars")
 
 
 def _logger(start: float):
@@ -113,14 +120,15 @@ def _header(
     }
 
 
-def _row_line(name: str, row: dict[str, Any]) -> str:
+def _row_line(name: str, rows: dict[str, Any]) -> str:
+    row = rows[name]
+    if verdict(name, rows):
+        return f"{paper.label(name)}: {verdict(name, rows)}: about the same image for every slice"
     auc = row["detection"]["roc_auc"]
     line = f"{paper.label(name)}: ROC AUC {'-' if auc is None else round(auc, 3)}"
     skill = row.get("reconstruction_skill")
     if name not in paper.NOT_RECONSTRUCTION and isinstance(skill, float):
         line += f", reconstruction skill {skill:.2f}"
-        if skill < paper.COLLAPSED_SKILL:
-            line += " (collapsed: about the same image for every slice)"
     return line
 
 
@@ -133,6 +141,9 @@ def _summary_lines(metrics: dict[str, Any]) -> list[str]:
         f"{'AURC score':>10} {'skill':>6}"
     ]
     for name, row in metrics["rows"].items():
+        if verdict(name, metrics["rows"]):
+            lines.append(f"{paper.label(name):<42} {verdict(name, metrics['rows'])}")
+            continue
         d, a = row.get("detection", {}), row.get("abstention", {}).get("by", {})
         skill = None if name in paper.NOT_RECONSTRUCTION else row.get("reconstruction_skill")
         lines.append(
@@ -147,20 +158,23 @@ def run_evaluate(
     data_dir: Path,
     out_dir: Path,
     model_dir: Path,
-    preset: str = "quick",
+    preset: str | EvalPreset = "quick",
     device: str = "auto",
     seed: int = 0,
     groups: tuple[str, ...] | None = None,
     budget_s: float | None = None,
+    resume: bool = False,
 ) -> int:
     """Evaluate on a BraTS-layout folder; results in out_dir. Returns the exit code (0).
 
     ``groups`` runs only those row groups (kept in the preset's order, recorded with it);
-    ``budget_s`` replaces the preset's training time per network (recorded with it too).
+    ``budget_s`` replaces the preset's wall cap per network (recorded with it too);
+    ``resume`` reuses the groups an earlier run finished in out_dir with the same data,
+    preset, seed and model (ResumeError, one sentence, where they differ).
     """
     start = time.perf_counter()
     log = _logger(start)
-    chosen = get_preset(preset)  # ValueError for an unknown name
+    chosen = preset if isinstance(preset, EvalPreset) else get_preset(preset)  # ValueError
     if groups is not None:
         chosen = replace(chosen, groups=tuple(g for g in chosen.groups if g in groups))
     if budget_s is not None:
@@ -170,6 +184,14 @@ def run_evaluate(
     mvtec = is_mvtec_category(Path(data_dir))  # MVTec AD layout: CATEGORY/train/good, test
     if not mvtec:
         find_cases(data_dir)  # a bad folder fails here, before any output (DatasetError: exit 2)
+    signature = {
+        "version": EVALUATION_VERSION,
+        "preset": {k: v for k, v in asdict(chosen).items() if k not in NOT_IN_SIGNATURE},
+        "seed": seed,
+        "root": str(Path(data_dir).resolve()),
+        "model": bundle.info.sha256 if bundle is not None else None,
+    }
+    previous_run(Path(out_dir), signature, resume)  # refuse now, not after loading the data
     log(f"evaluate: preset {chosen.name}, {device_label(dev)}, data {data_dir}")
     load = load_mvtec_eval_data if mvtec else load_eval_data
     data = load(Path(data_dir), chosen, seed)
@@ -179,32 +201,25 @@ def run_evaluate(
         f"{data.provenance['kind']} data"
     )
     header = _header(data, chosen, seed, dev, model_note)
-    signature = {
-        "version": EVALUATION_VERSION,
-        "preset": header["preset"],
-        "seed": seed,
-        "cases": header["data"]["cases"],
-        "root": str(Path(data_dir).resolve()),
-        "model": bundle.info.sha256 if bundle is not None else None,
-    }
-    store = ResultStore(Path(out_dir), header, signature, started=start)
+    signature["cases"] = header["data"]["cases"]  # the same subjects for every row
+    store = ResultStore(Path(out_dir), header, signature, started=start, resume=resume)
     if bundle is None:
         store.note(f"Given model: {model_note}")
     status = "failed"
     try:
         with tempfile.TemporaryDirectory(prefix="bvae-evaluate-") as work:
             ctx = RunContext(data, chosen, seed, dev, Path(work), log, bundle, store.note)
+            progress = GroupProgress(chosen)
             for i, group in enumerate(chosen.groups, 1):
                 log(f"[{i}/{len(chosen.groups)}] {group}")
-                if store.reuse(group) is not None:
-                    log("  reused from an earlier run with the same settings")
-                    continue
-                rows = group_rows(ctx, group)
-                if not rows:
-                    continue
-                store.add(group, rows)
-                for r in rows:
-                    log("  " + _row_line(r.name, store.metrics["rows"][r.name]))
+                t0 = time.perf_counter()
+                reused = store.reuse(group) is not None
+                rows = [] if reused else group_rows(ctx, group)
+                if rows:
+                    store.add(group, rows)
+                    for r in rows:
+                        log("  " + _row_line(r.name, store.metrics["rows"]))
+                log(progress.done(i, group, time.perf_counter() - t0, reused))
         status = "done"
     except KeyboardInterrupt:
         status = "interrupted"

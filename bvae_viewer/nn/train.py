@@ -1,16 +1,14 @@
 """Training: Adam on NLL + beta*KL, clipping, early stopping, resumable checkpoints, DDP.
 
 Launch under torchrun for several processes (one per GPU, or gloo on CPU):
-``torchrun --nproc_per_node 2 -m bvae_viewer.nn.train --images slices.npz --out DIR``.
+``torchrun --nproc_per_node 2 -m bvae_viewer.nn.train --images slices.npz --out DIR``
+(its options: train_cli.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +41,11 @@ class TrainOptions:
     seed: int = 0
     num_threads: int = 0  # torch CPU threads; 0 = torch's default
     time_budget_s: float | None = None  # stop cleanly (keeping the best weights) after this
+    max_steps: int | None = None  # ... or after this many optimiser steps
+    # A plateau only counts once the network reconstructs: epochs whose validation skill
+    # (1 - median error / error of a flat image) is below this add no patience. A collapsed
+    # network plateaus at once, and would otherwise stop where it most needs to go on.
+    min_skill: float | None = None
     augment: bool = True  # random left-right flips and +-5 % intensity scaling
     denoise_std: float = 0.0  # > 0: restore inputs corrupted with coarse noise (nn.denoise)
     # Learning rate rises linearly over these first steps: Adam's first updates are
@@ -58,7 +61,7 @@ class TrainResult:
     history: list[dict[str, Any]]
     wall_seconds: float  # this call only
     best_state: BayesianVAE  # best weights, eval mode, on the CPU
-    stopped: str = "epochs"  # epochs | early stopping | time budget
+    stopped: str = "epochs"  # epochs | early stopping | time budget | max steps
     notes: list[str] = field(default_factory=list)
 
 
@@ -110,6 +113,7 @@ def _validate(net, x, m, ctx, options: TrainOptions, config: ModelConfig) -> dic
     idx = _indices(len(x), ctx, options.seed, 0, shuffle=False)
     generator = torch.Generator().manual_seed(options.seed + 7919)
     sums = torch.zeros(3, dtype=torch.float64)
+    ratios = []  # per slice: squared error / that of a flat image at the slice's brain mean
     for start in range(0, len(idx), options.batch_size):
         batch = idx[start : start + options.batch_size]
         xb = _to(x[batch], ctx.device, config.channels_last)
@@ -121,9 +125,23 @@ def _validate(net, x, m, ctx, options: TrainOptions, config: ModelConfig) -> dic
         terms = vae_loss(out, xb, mb, options.beta_max, config.deterministic)
         b = len(batch)
         sums += torch.tensor([terms.total.item() * b, terms.kl.item() * b, b], dtype=torch.float64)
+        ratios.append(_error_ratios(xb.float(), rec.mean.float(), mb))
     sums = distributed.all_sum(sums, ctx)
     n = max(sums[2].item(), 1.0)
-    return {"val_loss": sums[0].item() / n, "val_kl": sums[1].item() / n}
+    ratio = torch.cat(ratios) if ratios else torch.zeros(0)
+    ratio = ratio[torch.isfinite(ratio)]
+    skill = 1.0 - ratio.median().item() if len(ratio) else math.nan  # this rank's shard
+    return {"val_loss": sums[0].item() / n, "val_kl": sums[1].item() / n, "val_skill": skill}
+
+
+def _error_ratios(x: torch.Tensor, mean: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """Per slice, brain squared error over the brain variance (the evaluation's skill)."""
+    m = m.float()
+    n = m.sum(dim=(1, 2, 3)).clamp_min(1.0)
+    centre = (x * m).sum(dim=(1, 2, 3), keepdim=True) / n.view(-1, 1, 1, 1)
+    flat = (((x - centre) ** 2) * m).sum(dim=(1, 2, 3))
+    error = (((x - mean) ** 2) * m).sum(dim=(1, 2, 3))
+    return (error / flat.where(flat > 0, torch.nan)).cpu()
 
 
 class _Trainer:
@@ -195,10 +213,22 @@ class _Trainer:
             )
         distributed.barrier(self.ctx)
 
-    def over_budget(self) -> bool:
-        budget = self.options.time_budget_s
+    def cap_reached(self) -> str | None:
+        """The cap that ends training now ("time budget", "max steps"), if any."""
+        budget, max_steps = self.options.time_budget_s, self.options.max_steps
         late = bool(budget) and time.perf_counter() - self.start > budget
-        return distributed.any_rank(late, self.ctx) if self.ctx.enabled else late
+        late = distributed.any_rank(late, self.ctx) if self.ctx.enabled else late
+        if late:
+            return "time budget"
+        return "max steps" if max_steps is not None and self.steps >= max_steps else None
+
+    def counts_for_patience(self, stats: dict[str, float]) -> bool:
+        """After warm-up, and (with ``min_skill``) once every rank's shard reconstructs."""
+        if self.epoch <= self.options.warmup_epochs:
+            return False
+        floor = self.options.min_skill
+        low = floor is not None and not stats["val_skill"] >= floor  # NaN: no skill yet
+        return not (distributed.any_rank(low, self.ctx) if self.ctx.enabled else low)
 
     def step(self, xb, mb, beta, inputs=None) -> LossTerms | None:
         """One update; ``inputs`` (a corrupted xb) is what the network sees, if given."""
@@ -220,14 +250,14 @@ class _Trainer:
         self.optimizer.step()
         return terms
 
-    def train_epoch(self, x, m) -> tuple[dict[str, float], bool]:
-        """One pass over this rank's shard; returns the epoch means and whether time ran out."""
+    def train_epoch(self, x, m) -> tuple[dict[str, float], str | None]:
+        """One pass over this rank's shard; returns the epoch means and the cap it hit, if any."""
         opts, ctx = self.options, self.ctx
         self.net.train()
         idx = _indices(len(x), ctx, opts.seed, self.epoch, shuffle=True)
         steps = max(1, math.ceil(len(idx) / opts.batch_size))
         generator = torch.Generator().manual_seed(opts.seed * 100_003 + self.epoch * 101 + ctx.rank)
-        sums, n, skipped, out_of_time = np.zeros(3), 0, 0, False
+        sums, n, skipped, capped = np.zeros(3), 0, 0, None
         bar = tqdm(
             total=steps, desc=f"epoch {self.epoch + 1}/{opts.epochs}", leave=False,
             disable=not self.progress, dynamic_ncols=True,
@@ -255,14 +285,14 @@ class _Trainer:
                     loss=f"{sums[0] / n:.1f}", kl=f"{sums[2] / n:.1f}", val=self._last_val()
                 )
             bar.update()
-            if self.over_budget():
-                out_of_time = True
+            capped = self.cap_reached()
+            if capped:
                 break
         bar.close()
         n = max(n, 1)
         stats = {"train_loss": sums[0] / n, "train_nll": sums[1] / n, "train_kl": sums[2] / n}
         stats |= {"beta": beta, "skipped_steps": skipped, "steps": s + 1}
-        return stats, out_of_time
+        return stats, capped
 
     def _last_val(self) -> str:
         return f"{self.history[-1]['val_loss']:.1f}" if self.history else "-"
@@ -271,7 +301,7 @@ class _Trainer:
         opts = self.options
         while self.epoch < opts.epochs:
             t0 = time.perf_counter()
-            stats, out_of_time = self.train_epoch(x, m)
+            stats, capped = self.train_epoch(x, m)
             stats |= _validate(self.net, vx, vm, self.ctx, opts, self.config)
             self.epoch += 1
             improved = stats["val_loss"] < self.best_val
@@ -279,7 +309,7 @@ class _Trainer:
                 self.best_val = stats["val_loss"]
                 self.best_weights = copy.deepcopy(self.net.state_dict())
                 self.bad_epochs = 0
-            elif self.epoch > opts.warmup_epochs:
+            elif self.counts_for_patience(stats):
                 self.bad_epochs += 1
             stats |= {"epoch": self.epoch, "seconds": round(time.perf_counter() - t0, 2)}
             self.history.append({k: _plain(v) for k, v in stats.items()})
@@ -290,8 +320,8 @@ class _Trainer:
                     f"kl {stats['train_kl']:.1f} val {stats['val_loss']:.1f}"
                     + (" *" if improved else "")
                 )
-            if out_of_time:
-                return "time budget"
+            if capped:
+                return capped
             if self.bad_epochs >= opts.patience:
                 return "early stopping"
         return "epochs"
@@ -359,63 +389,7 @@ def train_model(
         distributed.teardown(ctx)
 
 
-# --- command-line entry point (what torchrun launches) ----------------------------------
+if __name__ == "__main__":  # what torchrun launches; the parser lives in train_cli.py
+    from bvae_viewer.nn.train_cli import main
 
-
-def _config(arg: str) -> ModelConfig:
-    if arg in ("paper", "fast"):
-        return getattr(ModelConfig, arg)()
-    return ModelConfig.from_dict(json.loads(Path(arg).read_text(encoding="utf-8")))
-
-
-def _load_npz(path: Path) -> tuple[np.ndarray, ...]:
-    """images/masks, and val_images/val_masks or else the last tenth of the images."""
-    with np.load(path) as data:
-        images = data["images"]
-        masks = data.get("masks")
-        if "val_images" in data:
-            val = data["val_images"]
-            val_masks = data.get("val_masks")
-        else:
-            cut = len(images) - max(1, len(images) // 10)
-            val, images = images[cut:], images[:cut]
-            val_masks, masks = (None, None) if masks is None else (masks[cut:], masks[:cut])
-    return images, masks, val, val_masks
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bvae_viewer.nn.train")
-    parser.add_argument("--images", type=Path, required=True, help=".npz with images[, masks]")
-    parser.add_argument("--out", type=Path, required=True, help="checkpoint folder")
-    parser.add_argument("--config", default="fast", help="paper | fast | a ModelConfig .json")
-    defaults = TrainOptions()
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--lr", type=float, default=defaults.lr)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--time-budget", type=float, default=None)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    images, masks, val, val_masks = _load_npz(args.images)
-    options = TrainOptions(
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-        num_threads=args.threads, time_budget_s=args.time_budget, device=args.device,
-    )  # fmt: skip
-    result = train_model(
-        _config(args.config), images, val, args.out, options, resume=args.resume,
-        progress=not args.no_progress, train_masks=masks, val_masks=val_masks,
-    )  # fmt: skip
-    rank, world = os.environ.get("RANK", "0"), os.environ.get("WORLD_SIZE", "1")
-    print(
-        f"rank {rank}/{world}: epochs_run={result.epochs_run} "
-        f"best_val={result.best_val_loss:.4f} stopped={result.stopped}",
-        flush=True,
-    )
-    return 0
-
-
-if __name__ == "__main__":
     raise SystemExit(main())

@@ -13,7 +13,7 @@ from bvae_viewer.analysis.evaluation.slices import (
     ScoredSlices,
     fit_operating_point,
 )
-from bvae_viewer.analysis.evaluation.store import ResultStore, RowRecord
+from bvae_viewer.analysis.evaluation.store import ResultStore, ResumeError, RowRecord
 from bvae_viewer.analysis.evaluation.summary import quintile_table, summarise_row
 from bvae_viewer.analysis.metrics import slice_metrics
 
@@ -154,12 +154,16 @@ def test_store_writes_json_report_and_plots_and_resumes(tmp_path):
     assert "0.834" in report and "0.795" in report and "not run" in report
     assert all(_table_shapes(report))
 
-    again = ResultStore(tmp_path, header, signature)
+    again = ResultStore(tmp_path, header, signature, resume=True)
     assert again.reuse("paper") == ["paper", "no_epistemic"]
     assert again.reuse("fast") is None
     assert again.metrics["rows"]["paper"] == saved["rows"]["paper"]
-    other = ResultStore(tmp_path, header, {**signature, "seed": 1})
-    assert other.reuse("paper") is None  # different settings: nothing is reused
+    assert again.metrics["group_runs"]["paper"] == saved["group_runs"]["paper"]
+    # Different settings: refused in one sentence that says which; no resume: refused too.
+    with pytest.raises(ResumeError, match="another seed; run with its settings"):
+        ResultStore(tmp_path, header, {**signature, "seed": 1}, resume=True)
+    with pytest.raises(ResumeError, match="add --resume to continue it"):
+        ResultStore(tmp_path, header, signature)
 
 
 def test_report_of_a_partial_run_renders():
@@ -187,5 +191,5 @@ def test_a_network_that_returns_a_flat_image_is_flagged_as_collapsed():
     metrics = {"rows": {"deep_ensemble": summarise_row(collapsed, op),
                         "adae": summarise_row(collapsed, op)}}  # fmt: skip
     report = render_report(metrics)
-    assert "## Warnings" in report and "deep ensemble (-" in report
+    assert "## Not trained" in report and "deep ensemble (-" in report
     assert "ADAE (score: D(G(x)) vs G(x)) (" not in report  # not a reconstruction: no verdict

@@ -11,7 +11,14 @@ from bvae_viewer.analysis.model_info import ModelInfoError
 from bvae_viewer.data.brats import DatasetError
 from bvae_viewer.nn.evaluate import run_evaluate
 from bvae_viewer.nn.evaluation.adae import adae_config, adae_maps, train_adae
-from bvae_viewer.nn.evaluation.preset import FULL, GROUPS, QUICK, EvalPreset, get_preset
+from bvae_viewer.nn.evaluation.preset import (
+    FULL,
+    GROUPS,
+    PAPER64,
+    QUICK,
+    EvalPreset,
+    get_preset,
+)
 from bvae_viewer.nn.evaluation.scoring import (
     ensemble_maps,
     mean_decoding_maps,
@@ -31,22 +38,24 @@ CPU = torch.device("cpu")
 
 
 def test_presets_build_every_network_they_train():
-    for preset in (QUICK, FULL):
+    for preset in (QUICK, PAPER64, FULL):
         assert preset.groups == GROUPS
         for kind in ("paper", "fast"):
             assert preset.config(kind).image_size == preset.image_size
         base = preset.base_config
         configs = [replace(base, **s) for s in ABLATION_SWITCHES.values()]
         configs += [cnn_config(base, "mc", preset.dropout), adae_config(base)]
-        if preset is QUICK:  # full-size networks take too long to build here
+        if preset is not FULL:  # full-size networks take too long to build here
             for config in [preset.config("paper"), preset.config("fast"), *configs]:
                 net = build_network(config)
-                out = net(torch.rand(2, 1, config.image_size, config.image_size))
-                assert out.mean.shape == (2, 1, 32, 32)
+                size = config.image_size
+                assert net(torch.rand(2, 1, size, size)).mean.shape == (2, 1, size, size)
     assert FULL.image_size == 128 and FULL.config("paper") == replace(
         FULL.config("paper"), name="paper"
     )
-    assert get_preset("quick") is QUICK
+    assert get_preset("quick") is QUICK and get_preset("paper64").image_size == 64
+    # Networks stop on a plateau; the caps are a safety net, wide where a run is real.
+    assert PAPER64.patience < PAPER64.epochs and PAPER64.budget_s >= 1200
     with pytest.raises(ValueError, match="Unknown evaluation preset"):
         get_preset("huge")
     with pytest.raises(ValueError, match="unknown evaluation rows"):

@@ -180,6 +180,6 @@ def test_quick_preset_with_only_the_prob_unet_group(tmp_path, monkeypatch):
     # The supervised row is compared at the plain row's step count, not at its wall time.
     plain, sup = rows["prob_unet"]["training"], rows["prob_unet_sup"]["training"]
     assert 0 < sup["steps"] <= plain["steps"]
-    assert sup["steps"] == plain["steps"] or sup["stopped"] == "time budget"
+    assert sup["steps"] == plain["steps"] or sup["stopped"] == "cap: wall"
     report = (out / "report.md").read_text()
     assert "## Probabilistic U-Net" in report and "0.813" in report

@@ -22,6 +22,7 @@ from bvae_viewer.analysis.evaluation.markdown import (
 )
 from bvae_viewer.analysis.evaluation.prob_unet_report import prob_unet_section
 from bvae_viewer.analysis.evaluation.rd_report import rd_section
+from bvae_viewer.analysis.evaluation.trained import NOT_TRAINED, not_trained, results, verdict
 
 
 def _header(m: dict[str, Any]) -> list[str]:
@@ -40,13 +41,12 @@ def _header(m: dict[str, Any]) -> list[str]:
         f"{counts.get('test', 0)} test cases; test brain slices scored: "
         f"{slices.get('test', 0)} ({fixed(data.get('test_abnormal_fraction'), 2)} abnormal).",
         f"- Preset `{preset.get('name')}`: models trained here at {preset.get('image_size')} px, "
-        f"{preset.get('budget_s')} s and at most {preset.get('epochs')} epochs per network, "
-        f"K={preset.get('samples')} samples, ensemble of {preset.get('ensemble_members')}, "
-        f"{preset.get('tta_augmentations')} TTA views; base architecture for the ablations: "
-        f"`{preset.get('base')}`.",
+        f"{_budget(preset)}; K={preset.get('samples')} samples, ensemble of "
+        f"{preset.get('ensemble_members')}, {preset.get('tta_augmentations')} TTA views; base "
+        f"architecture for the ablations: `{preset.get('base')}`.",
         f"- Machine: {m.get('machine', '?')}; total wall time {fixed(m.get('wall_seconds'), 0)} s. "
-        "Budgets are wall-clock seconds: on a busier machine a network gets fewer steps, so a "
-        "rerun is not bit-identical.",
+        "A network stopped by its wall cap got fewer steps on a busier machine, so a rerun "
+        "is bit-identical only where every network stopped on a plateau or its epoch cap.",
         f"- Paper numbers: {paper.PAPER_DATA}. A slice is abnormal if its segmentation has any "
         "tumour voxel; metrics are over brain slices of test cases only.",
         "",
@@ -55,6 +55,20 @@ def _header(m: dict[str, Any]) -> list[str]:
     if model.get("note"):
         lines += [f"Given model: {model['note']}", ""]
     return lines
+
+
+def _budget(preset: dict[str, Any]) -> str:
+    """The stopping rule and its caps in words (older metrics.json: a wall budget only)."""
+    if "min_skill" not in preset:
+        return f"{preset.get('budget_s')} s and at most {preset.get('epochs')} epochs per network"
+    steps = preset.get("max_steps")
+    caps = f"{preset.get('epochs')} epochs" + (f", {steps} steps" if steps else "")
+    return (
+        f"each network until its early-stopping loss plateaus ({preset.get('patience')} epochs "
+        f"without a better one, counted once its validation skill reaches "
+        f"{preset.get('min_skill')}), capped at {caps} and {fixed(preset.get('budget_s'), 0)} s "
+        "(each row says which stopped it)"
+    )
 
 
 def _table1(rows: dict[str, Any]) -> list[str]:
@@ -75,6 +89,9 @@ def _table1(rows: dict[str, Any]) -> list[str]:
     for name in ("bundled", "paper", "fast"):
         d = get_path(rows, name, "detection")
         if d is None:
+            continue
+        if verdict(name, rows):
+            body.append([paper.label(name), verdict(name, rows), *[DASH] * 7])
             continue
         body.append(
             [
@@ -145,13 +162,15 @@ def _by_uncertainty(rows: dict[str, Any]) -> list[str]:
 
 
 def _comparison(rows: dict[str, Any], names: Sequence[str], base: str, title: str) -> list[str]:
-    base_auc = number(get_path(rows, base, "detection", "roc_auc"))
+    base_auc = None if verdict(base, rows) else number(get_path(rows, base, "detection", "roc_auc"))
     # Whichever configuration is our base, the paper's reference is its full model.
     base_paper = paper.PAPER_TABLE1["roc_auc"]
     body = []
     for name in (base, *names):
         # Rows not run (other preset rows, or an unfinished run) still show the paper's number.
         d = get_path(rows, name, "detection") or {"roc_auc": "not run", "pr_auc": None}
+        if verdict(name, rows):
+            d = {"roc_auc": verdict(name, rows), "pr_auc": None}
         ref = base_paper if name == base else paper.paper_auc(name)
         source = "paper, full model" if name == base else paper.ROWS.get(name, ("", None, ""))[2]
         body.append(
@@ -182,6 +201,8 @@ def _speed(rows: dict[str, Any]) -> list[str]:
     for name, row in rows.items():
         t, s = row.get("training") or {}, row.get("speed") or {}
         d = row.get("detection") or {}
+        if verdict(name, rows):
+            d = {"roc_auc": NOT_TRAINED, "pr_auc": NOT_TRAINED}
         body.append(
             [
                 paper.label(name),
@@ -190,6 +211,7 @@ def _speed(rows: dict[str, Any]) -> list[str]:
                 fixed(row.get("parameters_m"), 2),
                 fixed(skill(name, row), 2),
                 str(t.get("epochs_run", DASH)),
+                str(t.get("steps", DASH)),
                 str(t.get("stopped", DASH)),
                 fixed(t.get("seconds"), 0),
                 fixed(s.get("s_per_volume"), 2),
@@ -203,6 +225,7 @@ def _speed(rows: dict[str, Any]) -> list[str]:
         "parameters (M)",
         "reconstruction skill",
         "epochs",
+        "steps",
         "stopped by",
         "training s",
         "s / volume (scoring loop)",
@@ -215,7 +238,9 @@ def _speed(rows: dict[str, Any]) -> list[str]:
         "row's network (no epistemic sampling, test-time augmentation) repeats its training. "
         "Reconstruction skill: 1 - median(error / error of a flat image at the slice's mean) "
         "on normal test slices, like R^2: 1 is perfect; at 0 or below the network reconstructs "
-        "no better than that flat image (not trained enough, or collapsed)."
+        "no better than that flat image (not trained enough, or collapsed). Stopped by: "
+        '"plateau" (the stopping rule), or the cap that ended training first ("cap: '
+        'epochs", "cap: steps", "cap: wall").'
     )
     return ["## Training and speed of every row", "", *table(header, body), note, ""]
 
@@ -240,9 +265,9 @@ def _paper_vs_fast(rows: dict[str, Any]) -> list[str]:
                 fixed(s.get("s_per_volume"), 2),
             ]
         )
-    header = ["", "ROC AUC", "PR AUC", "AURC, by uncertainty", "training steps in the budget",
+    header = ["", "ROC AUC", "PR AUC", "AURC, by uncertainty", "training steps",
               "s / volume (app engine)", "s / volume (scoring loop)"]  # fmt: skip
-    lines = ["## Paper vs fast configuration (same data, same budget)", "",
+    lines = ["## Paper vs fast configuration (same data, same stopping rule)", "",
              *table(header, body)]  # fmt: skip
     slow = number(get_path(rows, "paper", "speed", "engine_s_per_volume"))
     fast = number(get_path(rows, "fast", "speed", "engine_s_per_volume"))
@@ -256,23 +281,20 @@ def skill(name: str, row: dict[str, Any]) -> float | None:
     return None if name in paper.NOT_RECONSTRUCTION else number(row.get("reconstruction_skill"))
 
 
-def _warnings(rows: dict[str, Any]) -> list[str]:
-    """Rows whose network did not learn to reconstruct: their numbers mean something else."""
-    weak = [
-        f"{paper.label(name)} ({skill(name, row):.2f})"
-        for name, row in rows.items()
-        if skill(name, row) is not None and skill(name, row) < paper.COLLAPSED_SKILL
-    ]
+def _not_trained(rows: dict[str, Any]) -> list[str]:
+    """Rows whose network did not learn to reconstruct: they are no result."""
+    weak = [f"{paper.label(name)} ({value:.2f})" for name, value in not_trained(rows).items()]
     if not weak:
         return []
     return [
-        "## Warnings",
+        "## Not trained",
         "",
         f"Reconstruction skill below {paper.COLLAPSED_SKILL}: {', '.join(weak)}. These networks "
         "reconstruct a normal slice about as well as a flat image at its mean brightness, or "
         "worse (a collapsed one returns a black image and lets its variance head explain the "
-        "slice), so their ROC AUC mostly ranks slices by brightness. Their rows say what this "
-        "budget produced, not what the method can do.",
+        "slice), so their ROC AUC would mostly rank slices by brightness. The tables show them "
+        "as not trained and no section counts them as a result; their numbers stay in "
+        "metrics.json, with the training record that says how far they got.",
         "",
     ]
 
@@ -280,19 +302,20 @@ def _warnings(rows: dict[str, Any]) -> list[str]:
 def render_report(metrics: dict[str, Any]) -> str:
     """The markdown report for a metrics.json dict (partial runs included)."""
     rows: dict[str, Any] = metrics.get("rows", {})
+    counted = results(rows)  # every section of results leaves the not trained rows out
     base = metrics.get("preset", {}).get("base", "paper")
     lines = _header(metrics)
-    lines += _warnings(rows)
+    lines += _not_trained(rows)
     lines += _table1(rows)
-    lines += heldout_section(rows)
-    lines += _by_uncertainty(rows)
-    lines += _paper_vs_fast(rows)
-    lines += _comparison(rows, paper.ABLATIONS, base, "Ablations (same data, same budget)")
-    lines += _comparison(rows, paper.BASELINES, base, "Baselines (same data, same budget)")
-    lines += prob_unet_section(rows)
-    lines += abstention_section(rows)
-    lines += rd_section(rows)
-    lines += quintile_section(rows)
+    lines += heldout_section(counted)
+    lines += _by_uncertainty(counted)
+    lines += _paper_vs_fast(counted)
+    lines += _comparison(rows, paper.ABLATIONS, base, "Ablations (same data, same stopping rule)")
+    lines += _comparison(rows, paper.BASELINES, base, "Baselines (same data, same stopping rule)")
+    lines += prob_unet_section(counted)
+    lines += abstention_section(counted)
+    lines += rd_section(counted)
+    lines += quintile_section(counted)
     lines += _speed(rows)
     plots = metrics.get("plots", [])
     if plots:

@@ -1,9 +1,12 @@
 """The evaluation's output folder, written after every group of rows.
 
-metrics.json and report.md are rewritten as each group finishes, so a crash or an interrupt
-keeps everything done so far; the plots (a few seconds each) are drawn when the run ends,
-however it ends. Each group's per-slice results also go to
-rows/GROUP.npz; a rerun with the same data, preset, seed and model reuses them.
+metrics.json and report.md are rewritten (atomically) as each group finishes, so a crash or
+an interrupt loses the group under way at most; the plots (a few seconds each) are drawn
+when the run ends, however it ends. Each group's per-slice results also go to
+rows/GROUP.npz. A run with ``resume`` reuses the groups an earlier run finished in the same
+folder with the same data, preset, seed and model, and refuses where those differ; a run
+without it refuses a folder that holds finished groups, so no long run is overwritten by
+accident.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +25,25 @@ from bvae_viewer.analysis.evaluation.plots import PlotRow, write_plots
 from bvae_viewer.analysis.evaluation.report import render_report
 from bvae_viewer.analysis.evaluation.slices import OperatingPoint, ScoredSlices
 from bvae_viewer.analysis.evaluation.summary import summarise_row
+from bvae_viewer.analysis.evaluation.trained import is_trained, results
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.md"
 ROWS_DIR = "rows"
 PLOT_FAILURE = "plots not drawn"
+# Signature keys -> what they are, for the sentence that refuses to resume.
+SIGNATURE_WORDS = {
+    "version": "evaluation version",
+    "preset": "preset",
+    "seed": "seed",
+    "cases": "set of cases",
+    "root": "data folder",
+    "model": "given model",
+}
+
+
+class ResumeError(ValueError):
+    """The output folder holds another run than the one asked for (message for the user)."""
 
 
 @dataclass
@@ -58,6 +76,36 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def previous_run(out_dir: Path, signature: dict[str, Any], resume: bool) -> dict[str, Any]:
+    """The metrics of the earlier run in out_dir that this one may continue ({} if none).
+
+    ResumeError, one sentence, where out_dir holds finished groups and ``resume`` is off, or
+    where the earlier run's signature differs in one of the keys ``signature`` holds (a
+    check before the data is loaded may leave the cases out).
+    """
+    try:
+        old = json.loads((Path(out_dir) / METRICS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    done = old.get("groups_done") or []
+    if not done:
+        return {}
+    if not resume:
+        raise ResumeError(
+            f"{out_dir} holds the rows of an earlier run ({', '.join(done)}): add --resume to "
+            "continue it, or choose another --out."
+        )
+    ours = json.loads(json.dumps(_json_safe(signature)))  # as metrics.json stores it
+    theirs = old.get("signature") or {}
+    differ = [w for k, w in SIGNATURE_WORDS.items() if k in ours and theirs.get(k) != ours[k]]
+    if differ:
+        raise ResumeError(
+            f"Cannot resume the run in {out_dir}: it was made with another "
+            f"{' and '.join(differ)}; run with its settings, or choose another --out."
+        )
+    return old
+
+
 class ResultStore:
     """Accumulates rows and keeps the output folder current."""
 
@@ -67,8 +115,13 @@ class ResultStore:
         header: dict[str, Any],
         signature: dict[str, Any],
         started: float | None = None,
+        resume: bool = False,
     ) -> None:
-        """``started``: time.perf_counter() when the run began (its wall time counts from it)."""
+        """``started``: time.perf_counter() when the run began (its wall time counts from it).
+
+        ResumeError where the folder holds finished groups and ``resume`` is off, or where it
+        is on and the folder's run had other settings.
+        """
         self.out_dir = Path(out_dir)
         (self.out_dir / ROWS_DIR).mkdir(parents=True, exist_ok=True)
         self.started = time.perf_counter() if started is None else started
@@ -79,23 +132,17 @@ class ResultStore:
             **_json_safe(header),
             "signature": self.signature,
             "groups_done": [],
+            "group_runs": {},  # group -> when it finished and how long it took
             "rows": {},
             "plots": [],
             "notes": [],
         }
         self.plot_rows: dict[str, PlotRow] = {}
-        self._previous = self._read_previous()
+        self._group_started = time.perf_counter()
+        self._previous = previous_run(self.out_dir, self.signature, resume)
         for text in self._previous.get("notes", []):
             if not text.startswith(PLOT_FAILURE):  # about the old run's ending, not the data
                 self.note(text)
-
-    def _read_previous(self) -> dict[str, Any]:
-        path = self.out_dir / METRICS_FILE
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return old if old.get("signature") == self.signature else {}
 
     def note(self, text: str) -> None:
         if text not in self.metrics["notes"]:
@@ -116,7 +163,9 @@ class ResultStore:
         except (OSError, KeyError, ValueError):
             return None
         self.metrics["groups_done"].append(group)
+        self.metrics["group_runs"][group] = self._previous.get("group_runs", {}).get(group, {})
         self._write()
+        self._group_started = time.perf_counter()
         return names
 
     def _add_row(self, name: str, test: ScoredSlices, op: OperatingPoint, summary: dict) -> None:
@@ -129,6 +178,8 @@ class ResultStore:
         for r in rows:
             summary = _json_safe(r.meta | summarise_row(r.test, r.op))
             summary["n_test_slices"] = len(r.test)
+            if isinstance(summary.get("training"), dict):
+                summary["training"]["final_skill"] = summary["reconstruction_skill"]
             self._add_row(r.name, r.test, r.op, summary)
             arrays |= r.test.to_npz(f"{r.name}.test.")
             if r.val is not None:
@@ -138,8 +189,15 @@ class ResultStore:
         tmp = path.with_name(path.stem + ".tmp.npz")
         np.savez_compressed(tmp, **arrays)
         tmp.replace(path)
+        for r in rows:  # after the whole group: ADAE's rows judge each other
+            self.metrics["rows"][r.name]["trained"] = is_trained(r.name, self.metrics["rows"])
         self.metrics["groups_done"].append(group)
+        self.metrics["group_runs"][group] = {
+            "finished": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "seconds": round(time.perf_counter() - self._group_started, 1),
+        }
         self._write()
+        self._group_started = time.perf_counter()
 
     def _write(self) -> None:
         self.metrics["wall_seconds"] = round(time.perf_counter() - self.started, 1)
@@ -150,8 +208,10 @@ class ResultStore:
     def finish(self, status: str = "done") -> dict[str, Any]:
         """Draw the plots and write the final metrics.json and report.md."""
         self.metrics["status"] = status
+        counted = results(self.metrics["rows"])  # a network that did not learn is not plotted
         try:
-            self.metrics["plots"] = write_plots(list(self.plot_rows.values()), self.out_dir)
+            plotted = [r for name, r in self.plot_rows.items() if name in counted]
+            self.metrics["plots"] = write_plots(plotted, self.out_dir)
         except Exception as exc:  # a failed plot must not hide why the run itself stopped
             if status == "done":
                 raise

@@ -50,7 +50,8 @@ class AdaeResult:
     discriminator: BayesianVAE
     epochs_run: int
     seconds: float
-    stopped: str
+    stopped: str  # epochs | early stopping | time budget | max steps (as train.py says)
+    steps: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -86,11 +87,12 @@ def train_adae(
     options: TrainOptions,
     progress: bool = False,
 ) -> AdaeResult:
-    """Alternate G and D steps over (N, S, S) normal slices within the time budget.
+    """Alternate G and D steps over (N, S, S) normal slices until a plateau, within the caps.
 
     The adversarial game can tip over (D wins, G stops reconstructing, seen on small data),
     and the adversarial losses say nothing about detection; so the pair kept is the one of
-    the epoch whose generator reconstructs the normal validation slices best.
+    the epoch whose generator reconstructs the normal validation slices best, and a plateau
+    is ``patience`` epochs after the warm-up without a better one.
     """
     device = choose_device(options.device)
     torch.manual_seed(options.seed)
@@ -100,7 +102,7 @@ def train_adae(
     x_all, x_val = _tensor(images), _tensor(val_images)
     best = (math.inf, None)
     rng = torch.Generator().manual_seed(options.seed)
-    start, history, stopped, epoch = time.perf_counter(), [], "epochs", 0
+    start, history, stopped, epoch, step, waited = time.perf_counter(), [], "epochs", 0, 0, 0
     steps = max(1, math.ceil(len(x_all) / options.batch_size))
     for epoch in range(1, options.epochs + 1):
         order = torch.randperm(len(x_all), generator=rng)
@@ -114,9 +116,9 @@ def train_adae(
             weight = _adversarial_weight(options, epoch - 1 + s / steps)
             _warm_up_lr(options, (epoch - 1) * steps + s + 1, opt_g, opt_d)
             sums += _step(gen, disc, opt_g, opt_d, xb, weight)
-            budget = options.time_budget_s
-            if budget and time.perf_counter() - start > budget:
-                stopped = "time budget"
+            step += 1
+            stopped = _cap(options, start, step)
+            if stopped != "epochs":
                 break
         val_l1 = _generator_l1(gen, x_val, device, options.batch_size)
         history.append(
@@ -129,6 +131,9 @@ def train_adae(
         )
         if val_l1 < best[0]:
             best = (val_l1, copy.deepcopy((gen.state_dict(), disc.state_dict())))
+            waited = 0
+        elif epoch > options.warmup_epochs:
+            waited += 1
         if progress:
             print(
                 f"  adae epoch {epoch}: L_G {history[-1]['loss_g']:.4f} "
@@ -137,11 +142,23 @@ def train_adae(
             )
         if stopped != "epochs":
             break
+        if waited >= options.patience:
+            stopped = "early stopping"
+            break
     gen.load_state_dict(best[1][0])
     disc.load_state_dict(best[1][1])
-    return AdaeResult(
-        gen.cpu().eval(), disc.cpu().eval(), epoch, time.perf_counter() - start, stopped, history
-    )
+    seconds = time.perf_counter() - start
+    return AdaeResult(gen.cpu().eval(), disc.cpu().eval(), epoch, seconds, stopped, step, history)
+
+
+def _cap(options: TrainOptions, start: float, step: int) -> str:
+    """The cap reached after ``step`` steps, in train.py's words ("epochs": none yet)."""
+    budget = options.time_budget_s
+    if budget and time.perf_counter() - start > budget:
+        return "time budget"
+    if options.max_steps is not None and step >= options.max_steps:
+        return "max steps"
+    return "epochs"
 
 
 def _adversarial_weight(options: TrainOptions, epoch_progress: float) -> float:

@@ -13,6 +13,7 @@ from bvae_viewer.nn.evaluation.runs import (
     parameters_m,
     preset_options,
     score_row,
+    training_record,
 )
 
 
@@ -20,18 +21,16 @@ def adae_rows(ctx: RunContext) -> list[RowRecord]:
     p = ctx.preset
     config = adae_config(p.base_config)
     options = preset_options(ctx, ctx.seed)  # ADAE's own loop reads no early-stopping setting
-    ctx.log(f"training adae (generator and discriminator, budget {p.budget_s:.0f} s)")
+    ctx.log(f"training adae (generator and discriminator, to a plateau; cap {p.budget_s:.0f} s)")
     t0 = time.perf_counter()
     result = train_adae(
         config, ctx.data.train.images, ctx.data.stopping.images, options, progress=p.progress_bars
     )
-    training = {
-        "epochs_run": result.epochs_run,
-        "stopped": result.stopped,
-        "seconds": round(time.perf_counter() - t0, 1),
-        "final_losses": result.history[-1] if result.history else None,
-    }
-    ctx.log(f"  {result.epochs_run} epochs, stopped by {result.stopped}")
+    training = training_record(
+        ctx, "adae", result.epochs_run, result.steps, time.perf_counter() - t0, result.stopped,
+        final_losses=result.history[-1] if result.history else None,
+    )  # fmt: skip
+    ctx.log(f"  {result.epochs_run} epochs, {result.steps} steps, stopped: {training['stopped']}")
     meta = {
         "config": asdict(config),
         "training": training,

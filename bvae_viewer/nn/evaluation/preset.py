@@ -1,7 +1,10 @@
-"""Evaluation presets: how much data, time and which rows `bvae-viewer evaluate` spends on.
+"""Evaluation presets: how much data, which rows, and when each network stops training.
 
-``quick`` runs in CI in a few minutes on two cores (32 px, narrow networks); ``full`` is the
-real comparison at 128 px, sized to finish in about an hour on a two-core CPU.
+Every network trains until its early-stopping loss plateaus (``patience`` epochs without a
+better one, counted only once it reconstructs: ``min_skill``); ``epochs``, ``max_steps`` and
+``budget_s`` are caps, a safety net whose biting each row records. ``quick`` runs in CI in a
+few minutes on two cores (32 px, narrow networks, its caps bite); ``paper64`` is the
+comparison sized for a two-core CPU (64 px); ``full`` is the comparison at 128 px for a GPU.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bvae_viewer.analysis.evaluation.paper import COLLAPSED_SKILL
 from bvae_viewer.nn.config import ModelConfig
 
 # Row groups, in the order they run: the most important first, so a crash keeps them.
@@ -37,12 +41,17 @@ class EvalPreset:
     # ModelConfig fields overridden for every network trained here (narrower nets for CI).
     config_overrides: dict[str, Any] = field(default_factory=dict)
     base: str = "paper"  # architecture the ablations and baselines switch parts of
-    budget_s: float = 200.0  # training wall time per network (an ensemble: per member)
+    # Caps per network (an ensemble: per member), a safety net for the plateau rule.
+    budget_s: float = 200.0  # wall seconds
+    max_steps: int | None = None  # optimiser steps (None: no step cap)
     # The Probabilistic U-Net's own slice size (None: image_size). Supervised segmentation
     # needs many steps, and at 128 px one step costs 5 s on this CPU (1 s at 64 px).
     prob_unet_size: int | None = None
-    epochs: int = 30
-    patience: int = 6
+    epochs: int = 30  # the epoch cap
+    patience: int = 6  # epochs without a better early-stopping loss: a plateau
+    # Epochs below this validation reconstruction skill add no patience; a row whose network
+    # ends below it on the test slices is reported as not trained.
+    min_skill: float = COLLAPSED_SKILL
     warmup_epochs: int = 3
     batch_size: int = 32
     # At 1e-3 the networks with a variance head fell, within a few epochs, into a black mean
@@ -109,21 +118,46 @@ QUICK = EvalPreset(
     progress_bars=False,
 )
 
-# Measured on this 2-core CPU while shared (one thread), at 128 px: a training step (batch 32)
-# takes about 35 s for the paper configuration and 2 s for the fast one; scoring a slice at
-# K=5 takes 1.5 s against 0.11 s, and the app's engine needs 276 s against 14 s for a whole
-# volume. So the ablations switch parts off the fast configuration, the paper configuration
-# trains beside it with the same budget, and its scoring (about 20 of the run's minutes) is
-# what caps the slices scored per case. With the Probabilistic U-Net and Reverse
-# Distillation groups there are 17 networks (ensembles of 3): at 120 s each, about 35 min of
-# training, 20-25 min of scoring and 3-4 min of loading, about an hour on two free cores.
+# Measured (2027-01, this 2-core CPU shared with a training job, 2 threads, batch 32, 64 px,
+# widths 16-128, 4 heads, latent 128): a training step takes 3.5-5.3 s for the paper
+# configuration (its decoder attends over 32x32 tokens) and 0.4-0.7 s for the fast one
+# (0.3-1.9 s without attention); a forward pass for scoring, 1.2 s against 0.13 s per 32
+# slices. 24 training cases give about 2,000 normal slices (85 a case in the 60-case run),
+# 64 steps an epoch: about 45 s an epoch for a fast-family network, so a plateau (patience 5)
+# at epoch 15-30 is 10-25 minutes; the paper configuration, about 5 minutes an epoch, is the
+# one row the 2,400 s wall cap is expected to stop (recorded as "cap: wall"). So the
+# ablations and baselines switch parts off the fast configuration, as in ``full``. 17
+# networks: about 5-7 hours in all, resumable group by group (--resume).
+PAPER64 = EvalPreset(
+    name="paper64",
+    image_size=64,
+    config_overrides={"channels": (16, 32, 64, 128), "heads": 4, "latent_dim": 128},
+    base="fast",
+    budget_s=2400.0,
+    epochs=60,
+    patience=5,
+    warmup_epochs=3,
+    samples=5,
+    ensemble_members=3,
+    tta_augmentations=8,
+    max_cases=(24, 8, 16),
+    max_slices_per_case=24,
+    max_early_stopping_slices=256,
+    speed_volumes=1,
+    prob_unet_size=64,
+)
+
+# For a GPU: 128 px at the paper's widths. Measured on an H200 (EVALUATION.md part 2): an
+# epoch of about 5,000 slices took 19 s for the fast configuration and 72 s for the paper
+# one; the 1,800 s cap leaves both room for a plateau at patience 10. On this CPU one paper
+# step at 128 px takes about 35 s: use ``paper64`` here.
 FULL = EvalPreset(
     name="full",
     image_size=128,
     base="fast",
-    budget_s=120.0,
-    epochs=30,
-    patience=6,
+    budget_s=1800.0,
+    epochs=200,
+    patience=10,
     warmup_epochs=3,
     samples=5,
     ensemble_members=3,
@@ -133,7 +167,18 @@ FULL = EvalPreset(
     prob_unet_size=64,
 )
 
-PRESETS = {"quick": QUICK, "full": FULL}
+PRESETS = {"quick": QUICK, "paper64": PAPER64, "full": FULL}
+
+# Networks each group trains, in wall caps (budget_s): what the time left is bounded by.
+# The supervised Prob U-Net may take SUPERVISED_BUDGET_FACTOR (3) caps; RD adds a teacher.
+_CAPS = {"bundled": 0, "paper": 1, "fast": 1, "adae": 1, "prob_unet": 4}
+
+
+def group_caps(preset: EvalPreset, group: str) -> float:
+    """The most training wall time a group can take under the preset's caps, in seconds."""
+    members = preset.ensemble_members
+    caps = {"ensemble": members, "reverse_distillation": members + 1}.get(group)
+    return preset.budget_s * (caps if caps is not None else _CAPS.get(group, 1))
 
 
 def get_preset(name: str) -> EvalPreset:
@@ -141,5 +186,5 @@ def get_preset(name: str) -> EvalPreset:
         return PRESETS[name]
     except KeyError:
         raise ValueError(
-            f"Unknown evaluation preset '{name}': choose {' or '.join(PRESETS)}."
+            f"Unknown evaluation preset '{name}': choose {', '.join(PRESETS)}."
         ) from None

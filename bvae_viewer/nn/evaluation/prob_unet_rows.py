@@ -24,7 +24,13 @@ from bvae_viewer.analysis.evaluation.segmentation import SegmentationTally
 from bvae_viewer.analysis.evaluation.slices import slice_key
 from bvae_viewer.analysis.evaluation.store import RowRecord
 from bvae_viewer.nn.evaluation.preset import EvalPreset
-from bvae_viewer.nn.evaluation.runs import RowsFn, RunContext, preset_options, score_row
+from bvae_viewer.nn.evaluation.runs import (
+    RowsFn,
+    RunContext,
+    preset_options,
+    score_row,
+    training_record,
+)
 from bvae_viewer.nn.evaluation.scoring import MapFn
 from bvae_viewer.nn.prob_unet import ProbUNet, ProbUNetConfig, prior_maps, sample_variance
 from bvae_viewer.nn.prob_unet_train import (
@@ -98,7 +104,11 @@ def segmentation_metrics(
 def _train(
     ctx: RunContext, config: ProbUNetConfig, train: GradedSlices, steps: int | None
 ) -> tuple[ProbUNet, dict]:
-    """Train within the preset's budget, or for ``steps`` steps (within a larger budget)."""
+    """Train to the preset's caps, or for ``steps`` steps (within a larger wall cap).
+
+    No plateau rule: its validation cases carry no grader masks, so there is no
+    early-stopping loss; its caps end its training (and the row records which).
+    """
     p = ctx.preset
     budget = p.budget_s if steps is None else SUPERVISED_BUDGET_FACTOR * p.budget_s
     options = replace(
@@ -108,7 +118,7 @@ def _train(
         time_budget_s=budget,
     )
     limit = "" if steps is None else f", {steps} steps like the plain row"
-    ctx.log(f"training {config.name} (supervised segmentation, budget {budget:.0f} s{limit})")
+    ctx.log(f"training {config.name} (supervised segmentation, cap {budget:.0f} s{limit})")
     result = train_prob_unet(
         config,
         train.images,
@@ -116,19 +126,20 @@ def _train(
         train.n_graders,
         options,
         progress=p.progress_bars,
-        max_steps=steps,
+        max_steps=p.max_steps if steps is None else steps,
     )
-    ctx.log(f"  {result.epochs_run} epochs, {result.steps} steps, stopped by {result.stopped}")
-    training = {
-        "epochs_run": result.epochs_run,
-        "steps": result.steps,
-        "stopped": result.stopped,
-        "seconds": round(result.seconds, 1),
-        "final_losses": result.history[-1] if result.history else None,
-        "first_losses": result.history[0] if result.history else None,
-        "n_train_slices": len(train),
-        "n_train_tumour_slices": int(train.tumour.reshape(len(train), -1).any(axis=1).sum()),
-    }
+    stopped = result.stopped
+    if steps is not None and stopped == "max steps":
+        stopped = "the plain row's steps"  # by design, not a cap
+    training = training_record(
+        ctx, config.name, result.epochs_run, result.steps, result.seconds, stopped,
+        has_plateau=False,
+        final_losses=result.history[-1] if result.history else None,
+        first_losses=result.history[0] if result.history else None,
+        n_train_slices=len(train),
+        n_train_tumour_slices=int(train.tumour.reshape(len(train), -1).any(axis=1).sum()),
+    )  # fmt: skip
+    ctx.log(f"  {result.epochs_run} epochs, {result.steps} steps, stopped: {training['stopped']}")
     return result.network, training
 
 

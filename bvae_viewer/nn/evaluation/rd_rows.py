@@ -32,12 +32,11 @@ import torch
 from bvae_viewer.analysis.evaluation.data import EvalCase
 from bvae_viewer.analysis.evaluation.slices import ScoredSlices, fit_operating_point, slice_key
 from bvae_viewer.analysis.evaluation.store import RowRecord
-from bvae_viewer.nn.evaluation.runs import RowsFn, RunContext
+from bvae_viewer.nn.evaluation.runs import RowsFn, RunContext, training_record
 from bvae_viewer.nn.rd_training import RDModels, train_rd
 from bvae_viewer.nn.reverse_distillation import (
     RDConfig,
     RDTrainOptions,
-    RDTrainResult,
     ensemble_sample_maps,
     image_scores,
     mc_dropout_sample_maps,
@@ -137,15 +136,28 @@ def _row(
     return RowRecord(name, test, op, meta | {"speed": speed, "image_size": size}, val)
 
 
-def _training(teacher: RDTrainResult, students: Sequence[RDTrainResult]) -> dict[str, Any]:
+def _records(ctx: RunContext, models: RDModels) -> list[dict[str, Any]]:
+    """Each network's training record (teacher first); a cap that bit goes in the notes."""
+    names = ["RD teacher", *[f"RD student {i + 1}" for i in range(len(models.students))]]
+    results = (models.teacher_training, *models.student_trainings)
+    return [
+        training_record(ctx, name, r.epochs_run, r.steps, r.seconds, r.stopped,
+                        best_val_loss=r.meta()["best_val_loss"])
+        for name, r in zip(names, results, strict=True)
+    ]  # fmt: skip
+
+
+def _training(teacher: dict[str, Any], students: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Teacher plus the students a row uses; seconds are the sum (what the row cost)."""
+    both = (teacher, *students)
     return {
-        "epochs_run": "/".join(str(r.epochs_run) for r in (teacher, *students)),
-        "stopped": students[0].stopped,
-        "seconds": round(teacher.seconds + sum(s.seconds for s in students), 1),
-        "steps": teacher.steps + sum(s.steps for s in students),
-        "teacher": teacher.meta(),
-        "students": [s.meta() for s in students],
+        "epochs_run": "/".join(str(r["epochs_run"]) for r in both),
+        "steps": sum(r["steps"] for r in both),
+        "seconds": round(sum(r["seconds"] for r in both), 1),
+        "device": teacher["device"],
+        "stopped": "/".join(r["stopped"] for r in both),
+        "teacher": teacher,
+        "students": list(students),
     }
 
 
@@ -174,8 +186,8 @@ def rd_rows(ctx: RunContext) -> list[RowRecord]:
     config = rd_config(ctx)
     models = _train(ctx, config)
     p = ctx.preset
-    one = _training(models.teacher_training, models.student_trainings[:1])
-    every = _training(models.teacher_training, models.student_trainings)
+    teacher, *students = _records(ctx, models)
+    one, every = _training(teacher, students[:1]), _training(teacher, students)
     base = {
         "config": asdict(config),
         "teacher_pretraining": "denoising-inpainting autoencoder on the normal training "

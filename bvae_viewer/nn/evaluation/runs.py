@@ -1,5 +1,6 @@
-"""What every group of rows shares: the run's context, training a network with the preset's
-budget, and scoring a row on the same validation and test slices as every other row.
+"""What every group of rows shares: the run's context, training a network to the preset's
+stopping rule (a plateau, within its caps) with a uniform training record, and scoring a row
+on the same validation and test slices as every other row.
 
 Validation slices choose the row's operating point (the app's calibration rules); test
 slices are only measured. The groups themselves are in their own modules (groups.py).
@@ -20,6 +21,7 @@ from bvae_viewer.analysis.evaluation.slices import OperatingPoint, fit_operating
 from bvae_viewer.analysis.evaluation.store import RowRecord
 from bvae_viewer.nn.bundle import Bundle
 from bvae_viewer.nn.config import ModelConfig
+from bvae_viewer.nn.device import device_label
 from bvae_viewer.nn.evaluation.preset import EvalPreset
 from bvae_viewer.nn.evaluation.scoring import MapFn, engine_seconds_per_volume, score_cases
 from bvae_viewer.nn.network import BayesianVAE
@@ -40,6 +42,47 @@ class RunContext:
 
 RowsFn = Callable[[RunContext], list[RowRecord]]  # a group: the rows it trains and scores
 
+# The training loops' own words for why they stopped -> the record's: a plateau is the rule
+# working; "cap: ..." is the safety net biting before the network plateaued.
+STOP_REASONS = {
+    "early stopping": "plateau",
+    "time budget": "cap: wall",
+    "epochs": "cap: epochs",
+    "max steps": "cap: steps",
+}
+
+
+def stop_reason(stopped: str) -> str:
+    return STOP_REASONS.get(stopped, stopped)
+
+
+def training_record(
+    ctx: RunContext,
+    name: str,
+    epochs: int,
+    steps: int,
+    seconds: float,
+    stopped: str,
+    has_plateau: bool = True,
+    **extra: Any,
+) -> dict[str, Any]:
+    """What every row says about its network's training; a cap that bit goes in the notes
+    (where the network has a plateau rule at all: ``has_plateau``)."""
+    reason = stop_reason(stopped)
+    if reason.startswith("cap") and has_plateau:
+        ctx.note(
+            f"{name}: training stopped at its {reason[5:]} cap ({epochs} epochs, {steps} steps, "
+            f"{seconds:.0f} s) before its early-stopping loss plateaued."
+        )
+    return {
+        "epochs_run": epochs,
+        "steps": steps,
+        "seconds": round(seconds, 1),
+        "device": device_label(ctx.device),
+        "stopped": reason,
+        **extra,
+    }
+
 
 def parameters_m(*nets: BayesianVAE) -> float:
     return sum(p.numel() for n in nets for p in n.parameters()) / 1e6
@@ -56,6 +99,8 @@ def preset_options(ctx: RunContext, seed: int) -> TrainOptions:
         patience=p.patience,
         seed=seed,
         time_budget_s=p.budget_s,
+        max_steps=p.max_steps,
+        min_skill=p.min_skill,
         device=str(ctx.device),
     )
 
@@ -65,7 +110,7 @@ def train_network(ctx: RunContext, config: ModelConfig, seed: int) -> tuple[Baye
     p = ctx.preset
     options = preset_options(ctx, seed)
     scratch = ctx.work_dir / f"{config.name}-{seed}"
-    ctx.log(f"training {config.name} (seed {seed}, budget {p.budget_s:.0f} s)")
+    ctx.log(f"training {config.name} (seed {seed}, to a plateau; cap {_caps(p)})")
     try:
         result = train_model(
             config,
@@ -79,16 +124,32 @@ def train_network(ctx: RunContext, config: ModelConfig, seed: int) -> tuple[Baye
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # checkpoints are large and not needed
-    meta = {
-        "epochs_run": result.epochs_run,
-        "stopped": result.stopped,
-        "seconds": round(result.wall_seconds, 1),
-        "steps": sum(int(h.get("steps", 0)) for h in result.history),
-        "best_val_loss": result.best_val_loss,
-        "n_train_slices": len(ctx.data.train.images),
-    }
-    ctx.log(f"  {result.epochs_run} epochs, {meta['steps']} steps, stopped by {result.stopped}")
+    last = result.history[-1] if result.history else {}
+    meta = training_record(
+        ctx,
+        f"{config.name} (seed {seed})",
+        result.epochs_run,
+        sum(int(h.get("steps", 0)) for h in result.history),
+        result.wall_seconds,
+        result.stopped,
+        best_val_loss=result.best_val_loss,
+        val_skill=last.get("val_skill"),
+        n_train_slices=len(ctx.data.train.images),
+    )
+    ctx.log(
+        f"  {meta['epochs_run']} epochs, {meta['steps']} steps, {meta['seconds']:.0f} s, "
+        f"stopped: {meta['stopped']} (validation skill {_fmt(meta['val_skill'])})"
+    )
     return result.best_state, meta
+
+
+def _caps(p: EvalPreset) -> str:
+    steps = "" if p.max_steps is None else f", {p.max_steps} steps"
+    return f"{p.epochs} epochs{steps}, {p.budget_s:.0f} s"
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else "-"
 
 
 def score_row(

@@ -90,8 +90,10 @@ def ensemble_rows(ctx: RunContext) -> list[RowRecord]:
     total = {
         "members": len(members),
         "epochs_run": "/".join(str(t["epochs_run"]) for t in trainings),
-        "stopped": trainings[0]["stopped"],
+        "steps": sum(t["steps"] for t in trainings),
         "seconds": round(sum(t["seconds"] for t in trainings), 1),
+        "device": trainings[0]["device"],
+        "stopped": "/".join(t["stopped"] for t in trainings),
         "member_trainings": trainings,
     }
     size = config.image_size
