@@ -163,6 +163,7 @@ class MainWindow(WindowLayout):
             lambda _i: self.controls.name_review_keys(self.batch.active())
         )
         self.cancel_button.clicked.connect(self._cancel)
+        self.profile.thresholds_changed.connect(self.session.thresholds_edited)  # dragged
         a.started.connect(self._run_started)
         a.stage.connect(bar.showMessage)
         a.progress.connect(self._progress)

@@ -77,6 +77,7 @@ SCORES_ROWS = (
 THRESHOLDS_LINE = "Thresholds: anomaly {score}, uncertainty {unc}"
 NO_THRESHOLD = "not set"
 PIXEL_VALUES = "Pixel ({row}, {col}): {values}"
+THRESHOLD_LINE_TIP = "Drag the dashed line to set this threshold (the spin boxes follow)."
 
 STATUS_READY = "Open a volume: File > Open, drag a file here, or File > Open the demo case."
 STATUS_LOADING = "Loading {name}..."
