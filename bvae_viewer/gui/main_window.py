@@ -139,6 +139,8 @@ class MainWindow(WindowLayout):
             "reset_view": lambda: st.set_view(None),
             "clear_crosshair": lambda: st.set_crosshair(None),
             "mask_outline": lambda on: self.mask_outline.set_visible(on),
+            "three_views": lambda on: st.set_layout("three" if on else "grid"),
+            "ruler": lambda on: st.toggle_ruler() if on != st.ruler_tool else None,
             "abnormal": decide("abnormal"),
             "normal": decide("normal"),
             "defer": decide("defer"),
