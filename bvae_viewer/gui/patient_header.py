@@ -21,7 +21,8 @@ from bvae_viewer.pipeline.case import LoadedCase
 UNKNOWN = "—"
 KEY_COLOUR = "#9e9e9e"
 WARNING_COLOUR = "#ffb74d"
-SEPARATOR = "&nbsp;&nbsp;&nbsp; "  # items wrap between each other, never inside one
+SEPARATOR = "&nbsp;&nbsp;&nbsp; "  # items wrap between each other
+NO_WRAP_CHARS = 32  # a longer value (a long series description) may wrap inside
 
 
 def person_name(value: str) -> str:
@@ -68,13 +69,18 @@ def header_fields(case: LoadedCase) -> list[tuple[str, str]]:
     return [(label, value or UNKNOWN) for label, value in fields]
 
 
+def _glued(text: str) -> str:
+    return html.escape(text).replace(" ", "&nbsp;")
+
+
+def item_html(label: str, value: str) -> str:
+    """"Label value" as one item: a line wraps between items, never inside a short one."""
+    shown = _glued(value) if len(value) <= NO_WRAP_CHARS else html.escape(value)
+    return f"<span style='color:{KEY_COLOUR}'>{_glued(label)}</span>&nbsp;<b>{shown}</b>"
+
+
 def header_html(fields: list[tuple[str, str]]) -> str:
-    items = (
-        f"<span style='color:{KEY_COLOUR}'>{html.escape(label).replace(' ', '&nbsp;')}</span>&nbsp;"
-        f"<b>{html.escape(value).replace(' ', '&nbsp;')}</b>"
-        for label, value in fields
-    )
-    return SEPARATOR.join(items)
+    return SEPARATOR.join(item_html(label, value) for label, value in fields)
 
 
 class PatientHeader(QFrame):

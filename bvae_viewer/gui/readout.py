@@ -7,7 +7,6 @@ it wraps rather than cuts when the window is narrow.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import Qt
@@ -16,19 +15,12 @@ from PySide6.QtWidgets import QLabel, QSizePolicy
 from bvae_viewer.analysis.display import Panel, panel_image
 from bvae_viewer.analysis.maps import SliceResult
 from bvae_viewer.gui import strings
+from bvae_viewer.gui.patient_header import KEY_COLOUR, item_html
 from bvae_viewer.gui.planes import point_mm, ras_text
 from bvae_viewer.gui.slice_info import format_value
 from bvae_viewer.pipeline.case import LoadedCase
 
-KEY_COLOUR = "#9e9e9e"
-SEPARATOR = "&nbsp;&nbsp; "  # items wrap between each other, never inside one
-
-
-def _item(label: str, value: str) -> str:
-    return (
-        f"<span style='color:{KEY_COLOUR}'>{html.escape(label).replace(' ', '&nbsp;')}</span>&nbsp;"
-        f"<b>{html.escape(value).replace(' ', '&nbsp;')}</b>"
-    )
+SEPARATOR = "&nbsp;&nbsp; "  # items wrap between each other
 
 
 def readout_items(
@@ -60,11 +52,11 @@ def readout_items(
 
 
 def readout_html(items: Sequence[tuple[str, str]], ruler: str = "") -> str:
-    parts = [_item(label, value) for label, value in items]
+    parts = [item_html(label, value) for label, value in items]
     if not items:
         parts.append(f"<span style='color:{KEY_COLOUR}'>{strings.READOUT_NONE}</span>")
     if ruler:
-        parts.append(_item(strings.READOUT_RULER, ruler))
+        parts.append(item_html(strings.READOUT_RULER, ruler))
     return SEPARATOR.join(parts)
 
 
