@@ -120,11 +120,15 @@ def read_identity(path: Path) -> PatientIdentity:
 def read_series_fields(path: Path) -> VolumeMetadata:
     """The series' descriptive header fields (de-identified) of one of its files."""
     tags = [*_SERIES_TEXT.values(), *_SEQUENCE_TAGS, *_SERIES_NUMBERS.values()]
-    ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=tags, force=True)
-    text = {k: _text(ds.get(t)) for k, t in _SERIES_TEXT.items()}
-    parts = [_text(ds.get(t)) for t in _SEQUENCE_TAGS]
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=tags, force=True)
+        text = {k: _text(ds.get(t)) for k, t in _SERIES_TEXT.items()}
+        parts = [_text(ds.get(t)) for t in _SEQUENCE_TAGS]
+        numbers = {k: _number(ds.get(t)) for k, t in _SERIES_NUMBERS.items()}
+    except (InvalidDicomError, OSError, ValueError, TypeError, AttributeError, EOFError):
+        # Descriptions only: a malformed one is left unknown, it never refuses the images.
+        return VolumeMetadata(format="dicom")
     sequence = " / ".join(dict.fromkeys(p for p in parts if p))  # once each, in order
-    numbers = {k: _number(ds.get(t)) for k, t in _SERIES_NUMBERS.items()}
     return VolumeMetadata(format="dicom", sequence=sequence, **text, **numbers)
 
 
