@@ -53,6 +53,8 @@ VIEW = (
     Command("reset_view", strings.ACT_RESET_VIEW, "0"),
     Command("clear_crosshair", strings.ACT_CLEAR_CROSSHAIR, "Esc"),
     Command("mask_outline", strings.ACT_MASK_OUTLINE, "M", checkable=True),
+    Command("three_views", strings.ACT_THREE_VIEWS, "L", checkable=True),
+    Command("ruler", strings.ACT_RULER, "U", checkable=True),
 )
 REVIEW = (
     Command("abnormal", strings.ACT_ABNORMAL, "A"),
@@ -161,6 +163,9 @@ def build_controls(
     radio = actions["radiological"]
     radio.setChecked(state.radiological)
     state.orientation_changed.connect(radio.setChecked)
+    # Checked while on, whoever switched them (the key, the menu, Esc).
+    state.layout_changed.connect(lambda name: actions["three_views"].setChecked(name == "three"))
+    state.ruler_tool_changed.connect(actions["ruler"].setChecked)
     view_menu.addSeparator()
     panels_menu = view_menu.addMenu(strings.MENU_PANELS)
 
@@ -189,6 +194,10 @@ def build_controls(
     tools.addAction(radio)
     radio.setIconText("Radiological")
     tools.addAction(actions["reset_view"])
+    tools.addAction(actions["three_views"])
+    actions["three_views"].setIconText("Three views")
+    tools.addAction(actions["ruler"])
+    actions["ruler"].setIconText("Ruler")
     tools.addSeparator()
     tools.addWidget(QLabel(" " + strings.OVERLAY_LABEL + " "))
     overlay_combo = QComboBox()

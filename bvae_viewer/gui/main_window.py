@@ -139,6 +139,8 @@ class MainWindow(WindowLayout):
             "reset_view": lambda: st.set_view(None),
             "clear_crosshair": self._escape,
             "mask_outline": lambda on: self.mask_outline.set_visible(on),
+            "three_views": lambda on: st.set_layout("three" if on else "grid"),
+            "ruler": lambda on: st.toggle_ruler() if on != st.ruler_tool else None,
             "abnormal": decide("abnormal"),
             "normal": decide("normal"),
             "defer": decide("defer"),
@@ -170,6 +172,7 @@ class MainWindow(WindowLayout):
             lambda _i: self.controls.name_review_keys(self.batch.active())
         )
         self.cancel_button.clicked.connect(self._cancel)
+        self.profile.thresholds_changed.connect(self.session.thresholds_edited)  # dragged
         a.started.connect(self._run_started)
         a.stage.connect(bar.showMessage)
         a.progress.connect(self._progress)

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont
 
+from bvae_viewer.gui.ruler import RulerOverlay
 from bvae_viewer.gui.slice_view import SliceViewBox
 from bvae_viewer.gui.view_state import ViewState
 
@@ -79,6 +80,7 @@ class MapPanel(pg.GraphicsLayoutWidget):
         self._labels = {side: self._make_label() for side in ("left", "right", "top", "bottom")}
         self.view.sigResized.connect(self._place_labels)
         self._shape: tuple[int, int] | None = None
+        self.ruler = RulerOverlay(self.plot, self.view, state, "axial")  # set_plane: a case
         self._bind()
 
     def set_title(self, title: str, tip: str) -> None:

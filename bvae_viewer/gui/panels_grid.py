@@ -8,8 +8,11 @@ import numpy as np
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from bvae_viewer.analysis.display import Panel, map_levels, panel_image, panel_levels, panels
+from bvae_viewer.analysis.geometry import SliceGeometry
 from bvae_viewer.analysis.maps import MapSet
+from bvae_viewer.gui import strings
 from bvae_viewer.gui.map_panel import MapPanel
+from bvae_viewer.gui.planes import Plane
 from bvae_viewer.gui.view_state import ViewState
 
 # The window's colour map for images (the spec's "gray"): pyqtgraph's perceptual grey.
@@ -39,6 +42,7 @@ class PanelsGrid(QWidget):
             layout.addWidget(panel, i // 3, i % 3)
             self.panels[p.key] = panel
         self.panels["original"].enable_overlay()
+        self.input_contrast: str | None = None  # the open case's, else the spec's title
         self.name_panels(None)
         state.overlay_changed.connect(lambda *_: self._refresh_overlay())
         self._maps: MapSet | None = None
@@ -49,7 +53,23 @@ class PanelsGrid(QWidget):
         self.spec = panels(method)
         for p in self.spec:
             self.panels[p.key].set_title(p.title, p.tip)
+        self.set_input_contrast(self.input_contrast)
         self._apply_modes()
+
+    def set_input_contrast(self, contrast: str | None) -> None:
+        """Name the Original panel after the open input's contrast ("FLAIR", "input"...),
+        not the model's training contrast (None: no case, the spec's title)."""
+        self.input_contrast = contrast
+        spec = next(p for p in self.spec if p.key == "original")
+        title = spec.title
+        if contrast is not None:
+            title = strings.ORIGINAL_CONTRAST_TITLE.format(contrast=contrast)
+        self.panels["original"].set_title(title, spec.tip)
+
+    def set_geometry(self, plane: Plane | None, geometry: SliceGeometry | None) -> None:
+        """The open case's axial plane and mm geometry, for the panels' rulers."""
+        for panel in self.panels.values():
+            panel.ruler.set_plane(plane, geometry)
 
     def _apply_modes(self) -> None:
         for p in self.spec:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 
 from bvae_viewer.analysis.maps import SliceScores
 from bvae_viewer.analysis.triage import Decision
@@ -26,11 +26,19 @@ PENDING_BRUSH = pg.mkBrush("#9e9e9e")
 AXIS_COLOUR = "#cfcfcf"
 MIN_RELATIVE_SPAN = 0.05  # of the values' magnitude: the narrowest y range a profile shows
 THRESHOLD_PEN = pg.mkPen("#ff7043", width=1.5, style=Qt.PenStyle.DashLine)
+THRESHOLD_HOVER_PEN = pg.mkPen("#ffab91", width=3, style=Qt.PenStyle.DashLine)
 CURRENT_PEN = pg.mkPen("#4fc3f7", width=2)
 
 
 class ProfilePlot(pg.GraphicsLayoutWidget):
-    """Two stacked, x-linked plots; clicking or dragging the marker moves to that slice."""
+    """Two stacked, x-linked plots; clicking or dragging the marker moves to that slice.
+
+    The dashed threshold lines can be dragged: the plot announces the new pair of thresholds
+    (thresholds_changed, the same path as the threshold spin boxes) and shows the values in
+    force when the document says them back (set_thresholds).
+    """
+
+    thresholds_changed = Signal(float, float)  # score, uncertainty (inf: off)
 
     def __init__(self, state: ViewState, parent=None) -> None:
         super().__init__(parent=parent)
@@ -52,8 +60,14 @@ class ProfilePlot(pg.GraphicsLayoutWidget):
             curve = plot.plot([], [], pen=pg.mkPen("#9e9e9e", width=1))
             dots = pg.ScatterPlotItem(size=6, pen=None)
             plot.addItem(dots)
-            line = pg.InfiniteLine(angle=0, pen=THRESHOLD_PEN, movable=False)
+            line = pg.InfiniteLine(
+                angle=0, pen=THRESHOLD_PEN, hoverPen=THRESHOLD_HOVER_PEN, movable=True,
+                bounds=[0.0, None],  # a threshold is never negative
+            )
+            line.setToolTip(strings.THRESHOLD_LINE_TIP)
             line.setVisible(False)
+            line.sigPositionChanged.connect(self._threshold_dragged)
+            line.sigPositionChangeFinished.connect(lambda _line, p=plot: self._fit_y(p))
             plot.addItem(line, ignoreBounds=True)
             marker = pg.InfiniteLine(angle=90, pen=CURRENT_PEN, movable=True)
             marker.sigPositionChanged.connect(self._marker_moved)
@@ -82,12 +96,25 @@ class ProfilePlot(pg.GraphicsLayoutWidget):
         return plot
 
     def set_thresholds(self, score: float, uncertainty: float) -> None:
+        """The thresholds in force, as the document says them (no announcement)."""
         for plot, value in ((self.score_plot, score), (self.unc_plot, uncertainty)):
             line = self._thresholds[id(plot)]
             line.setVisible(math.isfinite(value))
-            if math.isfinite(value):
+            if math.isfinite(value) and line.value() != value:
+                line.blockSignals(True)
                 line.setValue(value)
+                line.blockSignals(False)
             self._fit_y(plot)
+
+    def thresholds(self) -> tuple[float, float]:
+        """The (score, uncertainty) pair the lines show; inf where a line is off."""
+        score, unc = (self._thresholds[id(p)] for p in (self.score_plot, self.unc_plot))
+        return tuple(  # type: ignore[return-value]
+            float(line.value()) if line.isVisible() else math.inf for line in (score, unc)
+        )
+
+    def _threshold_dragged(self, _line: pg.InfiniteLine) -> None:
+        self.thresholds_changed.emit(*self.thresholds())
 
     def set_profile(
         self,
@@ -123,6 +150,8 @@ class ProfilePlot(pg.GraphicsLayoutWidget):
         """
         values = list(self._values.get(id(plot), ()))
         line = self._thresholds[id(plot)]
+        if line.moving:  # rescaling under the hand would move the line away from it
+            return
         if line.isVisible():
             values.append(line.value())
         if not values:

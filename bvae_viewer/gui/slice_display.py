@@ -1,5 +1,6 @@
 """The window's furniture as a view of the CaseDocument and ViewState: the six maps, slider,
-profile, the slice's numbers, the localizer and the status bar's model and device."""
+profile, the slice's numbers, the localizer, the patient header, the cursor's readout and the
+status bar's model and device (the three orthogonal views: gui.ortho_feed)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import html
 import numpy as np
 from PySide6.QtCore import QObject
 
+from bvae_viewer.analysis.contrast import check_contrast
 from bvae_viewer.analysis.model_info import ModelInfo
 from bvae_viewer.analysis.review_reasons import slice_review_reason
 from bvae_viewer.analysis.triage import Decision
@@ -15,6 +17,10 @@ from bvae_viewer.gui import strings
 from bvae_viewer.gui.case_document import CaseDocument
 from bvae_viewer.gui.frontend_view import frontend_html
 from bvae_viewer.gui.map_names import method_of
+from bvae_viewer.gui.ortho_feed import OrthoFeed
+from bvae_viewer.gui.planes import Plane
+from bvae_viewer.gui.readout import readout_items
+from bvae_viewer.gui.ruler import ruler_text
 from bvae_viewer.gui.window_layout import WindowLayout
 from bvae_viewer.pipeline.case import LoadedCase
 from bvae_viewer.pipeline.model import Bundle
@@ -27,6 +33,8 @@ class SliceDisplay(QObject):
         super().__init__(layout)
         self.w, self.doc, self.state = layout, doc, layout.state
         self.auto_levels: tuple[float, float] | None = None  # the volume's automatic W/L
+        self.ortho = OrthoFeed(layout.ortho, doc, self)
+        self.contrast = None  # analysis.contrast's check of the case on screen
         doc.case_loaded.connect(self._case_loaded)
         doc.slice_added.connect(self._slice_added)
         doc.model_ready.connect(self._model_ready)
@@ -35,7 +43,8 @@ class SliceDisplay(QObject):
         doc.records_changed.connect(self.refresh_slice_info)
         s = self.state
         s.slice_changed.connect(self.show_current)
-        s.crosshair_changed.connect(self._show_pixel)
+        s.cursor_changed.connect(lambda _c: self.refresh_readout())
+        s.ruler_changed.connect(lambda _r: self.refresh_readout())
         layout.slider.valueChanged.connect(s.set_slice)
 
     # --- the document's changes ---------------------------------------------------------
@@ -47,14 +56,27 @@ class SliceDisplay(QObject):
         w.slider.blockSignals(False)
         w.slider.setEnabled(n > 0)
         w.localizer.set_stack(case.stack)
+        self._show_who(case)
         self.state.reset(n, case.start)
         self.auto_window()
         self.show_current(self.state.slice)
         self.state.set_view(None)
 
+    def _show_who(self, case: LoadedCase) -> None:
+        """The header strip, the input's contrast in the Original titles, the rulers' mm."""
+        w = self.w
+        self.contrast = check_contrast(case.metadata, case.source.name, case.stack)
+        w.header.show_case(case, self.contrast)
+        w.grid.set_input_contrast(self.contrast.label)
+        self.ortho.set_image_title(w.grid.titles()["original"])
+        size = int(case.stack.images.shape[-1]) if len(case.stack) else 0
+        plane = Plane("axial", len(case.stack), size) if size else None
+        w.grid.set_geometry(plane, case.geometry if plane else None)
+
     def _slice_added(self, position: int) -> None:
         if position == self.state.slice:
             self.show_current(position)
+            self.refresh_readout()
 
     def _model_ready(self, bundle: Bundle) -> None:
         w, d = self.w, self.doc
@@ -67,6 +89,7 @@ class SliceDisplay(QObject):
         """Name the maps after the model's method; the status bar says which model runs."""
         w = self.w
         w.grid.name_panels(info.method)
+        self.ortho.set_image_title(w.grid.titles()["original"])
         w.info.name_rows(info)
         w.model_label.setText(
             strings.STATUS_MODEL_ID.format(
@@ -119,15 +142,18 @@ class SliceDisplay(QObject):
                 why = strings.REVIEW_REASON_HTML.format(reason=html.escape(reason))
         self.w.info.setText(self.w.info.text() + why + frontend_html(d.case.prepared))
 
-    def _show_pixel(self, point) -> None:
-        if point is None:
+    def refresh_readout(self) -> None:
+        """The readout strip: input slice, scanner mm and values at the cursor; the ruler."""
+        d, st, grid = self.doc, self.state, self.w.grid
+        cursor = st.cursor
+        if d.case is None or len(d.case.stack) == 0:
+            self.w.readout.show_items([], "")
             return
-        grid = self.w.grid
-        values, titles = grid.values_at(*point), grid.titles()
-        text = ", ".join(f"{titles[k].split(' (')[0]} {v:.3g}" for k, v in values.items())
-        self.w.statusBar().showMessage(
-            strings.PIXEL_VALUES.format(row=point[0], col=point[1], values=text)
-        )
+        items = []
+        if cursor is not None:
+            items = readout_items(d.case, d.results, grid.spec, grid.titles(), cursor)
+        ruler = ruler_text(d.case.geometry, st.ruler) if st.ruler is not None else ""
+        self.w.readout.show_items(items, ruler)
 
     # --- window/level -------------------------------------------------------------------
     def auto_window(self) -> None:

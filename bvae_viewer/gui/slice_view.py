@@ -11,20 +11,23 @@ WHEEL_NOTCH = 120
 class SliceViewBox(pg.ViewBox):
     """Wheel: slice; Ctrl+wheel: zoom; left/middle drag: pan; right or Ctrl+left drag: W/L.
 
-    Left click places the crosshair; double click resets the zoom. Every change is reported as
-    a signal for the shared ViewState; nothing here knows about other panels.
+    Left click places the crosshair; double click resets the zoom. With the ruler tool on
+    (``measuring``), left drag measures instead of panning. Every change is reported as a
+    signal for the shared ViewState; nothing here knows about other panels.
     """
 
     slice_step = Signal(int)
     window_drag = Signal(float, float)  # fractions of the view's width and height
     clicked = Signal(QPointF)  # in image pixel coordinates (x = column, y = row)
     reset_requested = Signal()
+    measured = Signal(QPointF, QPointF, bool)  # ruler drag in view coordinates; finished
 
     def __init__(self) -> None:
         super().__init__(lockAspect=True, invertY=True, enableMenu=False)
         self.setMouseMode(pg.ViewBox.PanMode)
         self.setDefaultPadding(0.0)
         self._wheel_rest = 0
+        self.measuring = False
 
     def wheelEvent(self, ev, axis=None) -> None:
         if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -42,6 +45,11 @@ class SliceViewBox(pg.ViewBox):
     def mouseDragEvent(self, ev, axis=None) -> None:
         ctrl = bool(ev.modifiers() & Qt.KeyboardModifier.ControlModifier)
         right = ev.button() == Qt.MouseButton.RightButton
+        if self.measuring and not ctrl and ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            start = self.mapSceneToView(ev.buttonDownScenePos())
+            self.measured.emit(start, self.mapSceneToView(ev.scenePos()), ev.isFinish())
+            return
         if right or (ctrl and ev.button() == Qt.MouseButton.LeftButton):
             ev.accept()
             diff = ev.screenPos() - ev.lastScreenPos()

@@ -77,6 +77,32 @@ SCORES_ROWS = (
 THRESHOLDS_LINE = "Thresholds: anomaly {score}, uncertainty {unc}"
 NO_THRESHOLD = "not set"
 PIXEL_VALUES = "Pixel ({row}, {col}): {values}"
+THRESHOLD_LINE_TIP = "Drag the dashed line to set this threshold (the spin boxes follow)."
+# The patient and study strip above the views (gui.patient_header).
+HEADER_NONE = "No case open."
+HEADER_PATIENT = "Patient"
+HEADER_ID = "ID"
+HEADER_SEX = "Sex"
+HEADER_BORN = "Born"
+HEADER_STUDY = "Study"
+HEADER_SERIES = "Series"
+HEADER_MODALITY = "Modality"
+HEADER_THICKNESS = "Slice thickness"
+HEADER_VOXEL = "Voxel"
+HEADER_FILE = "File"
+ORIGINAL_CONTRAST_TITLE = "Original ({contrast})"
+# Three orthogonal views, the cursor's readout and the ruler (gui.ortho_views, readout, ruler).
+ACT_THREE_VIEWS = "&Three views: axial, coronal, sagittal (else the six maps)"
+ACT_RULER = "R&uler: drag to measure in mm"
+ORTHO_MAP_LABEL = "Lower row shows:"
+ORTHO_PLANES = {"axial": "axial", "coronal": "coronal", "sagittal": "sagittal"}
+READOUT_NONE = "Click a view for the position in mm and the values there."
+READOUT_INPUT_SLICE = "Input slice"
+READOUT_POSITION = "Scanner"
+READOUT_INTENSITY = "Intensity"
+READOUT_INTENSITY_VALUE = "{value:.3g} (≈{raw:.0f})"
+READOUT_RULER = "Ruler"
+RULER_TEXT = "{mm:.1f} mm"
 
 STATUS_READY = "Open a volume: File > Open, drag a file here, or File > Open the demo case."
 STATUS_LOADING = "Loading {name}..."
@@ -131,6 +157,8 @@ NAVIGATION_HELP = (
     ("Ctrl + wheel", "zoom (all panels together)"),
     ("Left-drag, middle-drag", "pan"),
     ("Left click", "crosshair and pixel values"),
+    ("Left-drag with the ruler on", "measure a distance in mm"),
+    ("Wheel in a coronal / sagittal view", "step through that view's sections"),
     ("Right-drag or Ctrl + left-drag", "window/level (left-right: width, up-down: level)"),
     ("Double click", "reset zoom"),
     ("Down / Up in a queue", "next / previous queue item"),
@@ -151,6 +179,8 @@ KEY_HELP = {
     "run_abnormal": "mark every slice of the finding on screen abnormal",
     "undo": "undo the last decision of this case (kept in the audit trail)",
     "clear_decision": "clear the decision of the slice (the case, in the Cases tab)",
+    "three_views": "three views (axial, coronal, sagittal) / six maps",
+    "ruler": "ruler on (drag to measure) / off and cleared",
 }
 
 # --- review queue (left dock) -------------------------------------------------------------

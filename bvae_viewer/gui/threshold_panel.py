@@ -21,7 +21,12 @@ from PySide6.QtWidgets import (
 
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.gui import strings
-from bvae_viewer.gui.profile_plot import AXIS_COLOUR, DECISION_COLOURS, THRESHOLD_PEN
+from bvae_viewer.gui.profile_plot import (
+    AXIS_COLOUR,
+    DECISION_COLOURS,
+    THRESHOLD_HOVER_PEN,
+    THRESHOLD_PEN,
+)
 from bvae_viewer.gui.queue_items import Coverage, ValidationPreview, coverage_curve
 from bvae_viewer.gui.slice_info import format_value
 
@@ -154,8 +159,14 @@ class ThresholdPanel(QWidget):
         item.setLabel("bottom", strings.PREVIEW_PLOT_X, color=AXIS_COLOUR)
         self._case_curve = item.plot([], [], pen=pg.mkPen("#e0e0e0", width=1.5), stepMode=None)
         self._val_curve = item.plot([], [], pen=pg.mkPen("#4fc3f7", width=1.2))
-        self._unc_line = pg.InfiniteLine(angle=90, pen=THRESHOLD_PEN, movable=False)
+        # Dragging the dashed line sets the uncertainty threshold through its spin box.
+        self._unc_line = pg.InfiniteLine(
+            angle=90, pen=THRESHOLD_PEN, hoverPen=THRESHOLD_HOVER_PEN, movable=True,
+            bounds=[0.0, None],
+        )
+        self._unc_line.setToolTip(strings.THRESHOLD_LINE_TIP)
         self._unc_line.setVisible(False)
+        self._unc_line.sigPositionChanged.connect(self._unc_line_dragged)
         item.addItem(self._unc_line, ignoreBounds=True)
         plot.scene().sigMouseClicked.connect(self._plot_clicked)
         return plot
@@ -196,10 +207,16 @@ class ThresholdPanel(QWidget):
             if x > 0:
                 self.unc_box.set_threshold(x)  # valueChanged announces it
 
+    def _unc_line_dragged(self, line: pg.InfiniteLine) -> None:
+        self.unc_box.set_threshold(max(0.0, float(line.value())))  # valueChanged announces it
+
     def _show_unc_line(self, value: float) -> None:
-        self._unc_line.setVisible(math.isfinite(value))
-        if math.isfinite(value):
-            self._unc_line.setValue(value)
+        line = self._unc_line
+        line.setVisible(math.isfinite(value))
+        if math.isfinite(value) and line.value() != value:
+            line.blockSignals(True)  # the box's own value, said back: not a drag
+            line.setValue(value)
+            line.blockSignals(False)
 
     # --- what they do ---------------------------------------------------------------------
     def set_counts(self, counts: dict[Decision, int]) -> None:
@@ -250,7 +267,7 @@ class ThresholdPanel(QWidget):
         unc = self.unc_box.threshold()
         if math.isfinite(unc):
             values.append(unc)
-        if not values:
+        if not values or self._unc_line.moving:  # the range stays put under the hand
             return
         high = max(values)
         self.plot.getPlotItem().setXRange(0.0, high * 1.05 if high > 0 else 1.0, padding=0.0)

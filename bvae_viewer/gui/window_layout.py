@@ -16,14 +16,18 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from bvae_viewer.gui import strings
 from bvae_viewer.gui.localizer import Localizer
+from bvae_viewer.gui.ortho_views import OrthoViews
 from bvae_viewer.gui.panels_grid import PanelsGrid
+from bvae_viewer.gui.patient_header import PatientHeader
 from bvae_viewer.gui.profile_plot import ProfilePlot
+from bvae_viewer.gui.readout import Readout
 from bvae_viewer.gui.slice_info import SliceInfo
 from bvae_viewer.gui.view_state import ViewState
 
@@ -83,8 +87,20 @@ class WindowLayout(QMainWindow):
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(4, 4, 4, 0)
-        top_layout.addWidget(self.grid, 1)
+        # Who is on screen, above the views; the six maps or the three planes (View menu).
+        self.header = PatientHeader()
+        self.ortho = OrthoViews(self.state)
+        self.views = QStackedWidget()
+        self.views.addWidget(self.grid)
+        self.views.addWidget(self.ortho)
+        self.state.layout_changed.connect(
+            lambda name: self.views.setCurrentWidget(self.ortho if name == "three" else self.grid)
+        )
+        self.readout = Readout()
+        top_layout.addWidget(self.header)
+        top_layout.addWidget(self.views, 1)
         top_layout.addLayout(nav)
+        top_layout.addWidget(self.readout)
         self.profile = ProfilePlot(self.state)
         self.profile.setMinimumHeight(150)
         splitter = QSplitter(Qt.Orientation.Vertical)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ class Decoded:
     original_shape: tuple[int, ...] = ()  # as stored, before squeezing
     notes: list[str] = field(default_factory=list)
     identity: PatientIdentity = field(default_factory=PatientIdentity)
+    series: VolumeMetadata | None = None  # a DICOM series' header fields (dicom_scan)
 
 
 def assemble(path: Path, decoded: Decoded) -> Volume:
@@ -33,7 +34,8 @@ def assemble(path: Path, decoded: Decoded) -> Volume:
     voxels = np.ascontiguousarray(data, dtype=np.float32)
     # Checked after the cast: float64 values beyond float32's range become infinite here.
     check_finite(path, voxels)
-    metadata = VolumeMetadata(
+    metadata = replace(
+        decoded.series or VolumeMetadata(format=decoded.format),
         format=decoded.format,
         modality=decoded.modality,
         series_description=decoded.series_description,

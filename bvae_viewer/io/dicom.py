@@ -13,7 +13,13 @@ from bvae_viewer.io import messages
 from bvae_viewer.io.assemble import Decoded
 from bvae_viewer.io.checks import check_shape
 from bvae_viewer.io.dicom_geometry import sort_slices
-from bvae_viewer.io.dicom_scan import SliceHeader, read_identity, read_slice_header, scan_folder
+from bvae_viewer.io.dicom_scan import (
+    SliceHeader,
+    read_identity,
+    read_series_fields,
+    read_slice_header,
+    scan_folder,
+)
 from bvae_viewer.io.errors import (
     CorruptVolumeError,
     IrregularSeriesError,
@@ -53,6 +59,7 @@ def read_dicom(path: Path, series: str | None = None) -> Decoded:
         series_description=slices[0].description,
         notes=notes,
         identity=read_identity(slices[0].path),
+        series=read_series_fields(slices[0].path),
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pydicom
 from pydicom.errors import InvalidDicomError
 
-from bvae_viewer.io.volume import PatientIdentity
+from bvae_viewer.io.volume import PatientIdentity, VolumeMetadata
 
 _TAGS = [
     "SeriesInstanceUID",
@@ -29,6 +29,18 @@ _IDENTITY_TAGS = {
     "accession_number": "AccessionNumber",
     "institution": "InstitutionName",
     "study_date": "StudyDate",
+}
+# VolumeMetadata field <- DICOM keyword; the sequence joins what each of its tags says.
+_SERIES_TEXT = {
+    "study_description": "StudyDescription",
+    "contrast_agent": "ContrastBolusAgent",
+    "patient_sex": "PatientSex",
+}
+_SEQUENCE_TAGS = ("ProtocolName", "SequenceName", "ScanningSequence")
+_SERIES_NUMBERS = {
+    "slice_thickness": "SliceThickness",
+    "repetition_time": "RepetitionTime",
+    "echo_time": "EchoTime",
 }
 _DICOM_SUFFIXES = {".dcm", ".ima", ".dicom", ""}
 
@@ -103,6 +115,40 @@ def read_identity(path: Path) -> PatientIdentity:
         path, stop_before_pixels=True, specific_tags=list(_IDENTITY_TAGS.values()), force=True
     )
     return PatientIdentity(**{k: str(ds.get(tag, "") or "") for k, tag in _IDENTITY_TAGS.items()})
+
+
+def read_series_fields(path: Path) -> VolumeMetadata:
+    """The series' descriptive header fields (de-identified) of one of its files."""
+    tags = [*_SERIES_TEXT.values(), *_SEQUENCE_TAGS, *_SERIES_NUMBERS.values()]
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=tags, force=True)
+        text = {k: _text(ds.get(t)) for k, t in _SERIES_TEXT.items()}
+        parts = [_text(ds.get(t)) for t in _SEQUENCE_TAGS]
+        numbers = {k: _number(ds.get(t)) for k, t in _SERIES_NUMBERS.items()}
+    except (InvalidDicomError, OSError, ValueError, TypeError, AttributeError, EOFError):
+        # Descriptions only: a malformed one is left unknown, it never refuses the images.
+        return VolumeMetadata(format="dicom")
+    sequence = " / ".join(dict.fromkeys(p for p in parts if p))  # once each, in order
+    return VolumeMetadata(format="dicom", sequence=sequence, **text, **numbers)
+
+
+def _text(value: object) -> str:
+    """A header value as text; a multi-valued one (ScanningSequence "SE\\IR") joined."""
+    if value is None:
+        return ""
+    if isinstance(value, str | bytes):
+        return str(value).strip()
+    try:
+        return "\\".join(str(v).strip() for v in value)  # type: ignore[union-attr]
+    except TypeError:
+        return str(value).strip()
+
+
+def _number(value: object) -> float:
+    try:
+        return max(0.0, float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _floats(value: Sequence[object] | None, count: int) -> tuple[float, ...] | None:

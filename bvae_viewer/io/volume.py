@@ -33,6 +33,17 @@ class VolumeMetadata:
     original_shape: tuple[int, ...] = ()
     original_orientation: str = ""  # axis codes before reorientation, e.g. "LAS"
     notes: tuple[str, ...] = ()  # e.g. "3 series found; loaded the largest (155 slices)"
+    # What the window's header shows and the contrast check reads (DICOM; "" or 0: unknown).
+    study_description: str = ""
+    sequence: str = ""  # ProtocolName, SequenceName, ScanningSequence: what the scanner ran
+    contrast_agent: str = ""  # ContrastBolusAgent: set on post-contrast series
+    slice_thickness: float = 0.0  # mm, as acquired (DICOM SliceThickness)
+    repetition_time: float = 0.0  # ms
+    echo_time: float = 0.0  # ms
+    # DICOM PatientSex ("F", "M", "O"). Not an identifier on its own, and kept out of
+    # PatientIdentity on purpose: every identity field is redacted from free text, and a
+    # one-letter value would blank out every "F" or "M". No export writes it.
+    patient_sex: str = ""
 
 
 @dataclass(frozen=True)
