@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from bvae_viewer import __version__
 from bvae_viewer.analysis.model_info import ModelInfo
-from bvae_viewer.gui import strings
+from bvae_viewer.gui import review_strings, strings
 from bvae_viewer.gui.map_names import overlay_names
 from bvae_viewer.gui.view_state import ViewState
 
@@ -63,16 +63,16 @@ REVIEW = (
     Command("next", strings.ACT_NEXT_ITEM, "J"),
     Command("previous", strings.ACT_PREVIOUS_ITEM, "K"),
     Command("switch", strings.ACT_SWITCH_QUEUE, "C"),
-    Command("run_abnormal", strings.ACT_RUN_ABNORMAL, "Shift+A"),
-    Command("undo", strings.ACT_UNDO, QKeySequence.StandardKey.Undo),
-    Command("clear_decision", strings.ACT_CLEAR_DECISION, "Del"),
-    Command("analyse_again", strings.ACT_ANALYSE_AGAIN, "F5"),
+    Command("run_abnormal", review_strings.ACT_RUN_ABNORMAL, "Shift+A"),
+    Command("undo", review_strings.ACT_UNDO, QKeySequence.StandardKey.Undo),
+    Command("clear_decision", review_strings.ACT_CLEAR_DECISION, "Del"),
+    Command("analyse_again", review_strings.ACT_ANALYSE_AGAIN, "F5"),
 )
 CASE = (
     Command("case_abnormal", strings.ACT_CASE_ABNORMAL),
     Command("case_normal", strings.ACT_CASE_NORMAL),
     Command("case_defer", strings.ACT_CASE_DEFER),
-    Command("case_clear", strings.ACT_CASE_CLEAR),
+    Command("case_clear", review_strings.ACT_CASE_CLEAR),
 )
 HELP = (
     Command("shortcuts", strings.ACT_SHORTCUTS, "F1"),

@@ -10,7 +10,7 @@ import sqlite3
 
 from PySide6.QtCore import QObject, Signal
 
-from bvae_viewer.gui import strings
+from bvae_viewer.gui import review_strings, strings
 from bvae_viewer.gui.batch_cases import CaseSlot
 from bvae_viewer.gui.batch_service import BatchService
 from bvae_viewer.gui.case_decisions import record_case
@@ -45,11 +45,11 @@ class BatchReview(QObject):
             return None
         # A decision belongs to the case on screen: never to one only selected in the list.
         if b.doc.case is None or b.doc.case.source != slot.case.source:
-            b.message.emit(strings.BATCH_NOT_ON_SCREEN.format(name=slot.case.name))
+            b.message.emit(review_strings.BATCH_NOT_ON_SCREEN.format(name=slot.case.name))
             return None
         flag = incomplete_note(b.doc, slot.case.name, b.docks.tabs.window())
         if flag is None:
-            b.message.emit(strings.STATUS_CASE_NOT_DECIDED)
+            b.message.emit(review_strings.STATUS_CASE_NOT_DECIDED)
             return None
         following = b.panel.neighbour(b.selected, 1)
         listed = b.selected in b.panel.shown_positions()

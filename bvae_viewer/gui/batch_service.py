@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from bvae_viewer.analysis.triage import TriagePolicy
-from bvae_viewer.gui import strings
+from bvae_viewer.gui import review_strings, strings
 from bvae_viewer.gui.analysis_service import AnalysisService
 from bvae_viewer.gui.batch_cases import CaseSlot, case_items, redecide, settle
 from bvae_viewer.gui.batch_worker import AnalysedCase, BatchSummary, BatchWorker
@@ -144,7 +144,7 @@ class BatchService(QObject):
             return
         self._leave_window_run()
         self.selected = None
-        self.panel.set_suspended(strings.BATCH_SUSPENDED)
+        self.panel.set_suspended(review_strings.BATCH_SUSPENDED)
         self.panel.select_position(None)
         self.panel.set_note("")
         if self.docks.tabs.currentWidget() is self.panel:  # the keys act on the slices shown

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from bvae_viewer.gui import strings
+from bvae_viewer.gui import review_strings, strings
 from bvae_viewer.gui.list_panel import POSITION_ROLE, ListPanel, show_reviewer
 from bvae_viewer.gui.profile_plot import DECISION_COLOURS
 from bvae_viewer.gui.queue_panel import QueueList
@@ -56,7 +56,7 @@ class CaseQueuePanel(ListPanel):
         self.suspended.setWordWrap(True)
         self.suspended.setStyleSheet("color:#ffb300")
         self.suspended.setVisible(False)
-        self.deciding_label = QLabel(strings.DECIDING_BATCH_NONE)
+        self.deciding_label = QLabel(review_strings.DECIDING_BATCH_NONE)
         self.summary = QLabel(strings.BATCH_WAITING)
         self.summary.setWordWrap(True)
         self.summary.setStyleSheet("color:#9e9e9e")
@@ -134,8 +134,9 @@ class CaseQueuePanel(ListPanel):
         item = self.item(position)
         self.detail.setText(_detail(item) if item is not None else "")
         self.deciding_label.setText(
-            strings.DECIDING.format(case=item.name) if item is not None
-            else strings.DECIDING_BATCH_NONE
+            review_strings.DECIDING.format(case=item.name)
+            if item is not None
+            else review_strings.DECIDING_BATCH_NONE
         )
         self.detail.setStyleSheet(
             f"color:{FAILED_COLOUR}" if item and item.status == CaseStatus.FAILED else ""

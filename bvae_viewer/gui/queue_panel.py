@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from bvae_viewer.gui import strings
+from bvae_viewer.gui import review_strings, strings
 from bvae_viewer.gui.list_panel import POSITION_ROLE, ListPanel, show_reviewer
 from bvae_viewer.gui.profile_plot import DECISION_COLOURS
 from bvae_viewer.gui.queue_items import FILTERS, QueueItem, matches
@@ -35,7 +35,7 @@ LIST_KEYS = {
     Qt.Key.Key_PageDown,
 }
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1  # QueueItem.key of a row
-COLUMNS = (*strings.QUEUE_COLUMNS, strings.QUEUE_WHY_COLUMN)
+COLUMNS = (*strings.QUEUE_COLUMNS, review_strings.QUEUE_WHY_COLUMN)
 WHY_COLUMN = len(COLUMNS) - 1
 FINDING_COLOUR = "#ef5350"
 BANNER_STYLE = "background:#5d4037;color:#ffcc80;padding:4px;border-radius:3px"
@@ -98,7 +98,7 @@ class QueuePanel(ListPanel):
         )
         self.list = QueueList(COLUMNS)
         self.list.currentItemChanged.connect(self._current_changed)
-        self.order_label = QLabel(strings.QUEUE_ORDER_MARGIN)
+        self.order_label = QLabel(review_strings.QUEUE_ORDER_MARGIN)
         self.order_label.setWordWrap(True)
         self.order_label.setStyleSheet("color:#9e9e9e")
         # An analysis cancelled or failed part way: said until the case is analysed again.
@@ -108,7 +108,7 @@ class QueuePanel(ListPanel):
         self.incomplete_banner.setVisible(False)
         self._incomplete = False
         # Whose decisions the buttons record: the case on screen, by its de-identified name.
-        self.deciding_label = QLabel(strings.DECIDING_NONE)
+        self.deciding_label = QLabel(review_strings.DECIDING_NONE)
         self.summary = QLabel(strings.QUEUE_WAITING)
         self.summary.setWordWrap(True)
         self.summary.setStyleSheet("color:#9e9e9e")
@@ -159,8 +159,9 @@ class QueuePanel(ListPanel):
 
     def set_deciding(self, case: str) -> None:
         """Name the case the buttons decide ("" when none is open)."""
-        self.deciding_label.setText(strings.DECIDING.format(case=case) if case else
-                                    strings.DECIDING_NONE)
+        self.deciding_label.setText(
+            review_strings.DECIDING.format(case=case) if case else review_strings.DECIDING_NONE
+        )
 
     def set_incomplete(self, text: str) -> None:
         """The banner of an incomplete analysis ("" hides it); the case buttons say it too."""
@@ -169,12 +170,14 @@ class QueuePanel(ListPanel):
         self.incomplete_banner.setVisible(bool(text))
         for decision, button in self.case_buttons.items():
             word = strings.REVIEWER_WORDS[decision.value]
-            button.setText(strings.INCOMPLETE_BUTTON.format(decision=word) if text else word)
+            button.setText(review_strings.INCOMPLETE_BUTTON.format(decision=word) if text else word)
 
     def set_order(self, by_error_model: bool) -> None:
         """Say what orders the review slices: the calibrated P(wrong), or the margin."""
         self.order_label.setText(
-            strings.QUEUE_ORDER_ERROR_MODEL if by_error_model else strings.QUEUE_ORDER_MARGIN
+            review_strings.QUEUE_ORDER_ERROR_MODEL
+            if by_error_model
+            else review_strings.QUEUE_ORDER_MARGIN
         )
 
     def set_other_models(self, text: str) -> None:
@@ -346,7 +349,7 @@ def why_text(item: QueueItem) -> str:
     """The row's short reason, with the error probability where the model has one."""
     parts = [item.short_reason] if item.short_reason else []
     if item.p_wrong is not None:
-        parts.append(strings.QUEUE_P_WRONG.format(p=item.p_wrong))
+        parts.append(review_strings.QUEUE_P_WRONG.format(p=item.p_wrong))
     return "; ".join(parts)
 
 
@@ -354,7 +357,7 @@ def _finding_row(item: QueueItem) -> QTreeWidgetItem:
     """One row across the columns: 'Finding 1: left, slices 61-78, ..., 3 of 18 decided'."""
     f = item.finding
     assert f is not None
-    decided = strings.QUEUE_FINDING_DECIDED.format(decided=item.decided, total=item.members)
+    decided = review_strings.QUEUE_FINDING_DECIDED.format(decided=item.decided, total=item.members)
     row = QTreeWidgetItem([f"{f.describe()} ({decided})"])
     row.setData(0, POSITION_ROLE, item.position)
     row.setData(0, KEY_ROLE, item.key)
@@ -362,5 +365,5 @@ def _finding_row(item: QueueItem) -> QTreeWidgetItem:
     bold = QFont(row.font(0))
     bold.setBold(True)
     row.setFont(0, bold)
-    row.setToolTip(0, strings.QUEUE_FINDING_TIP.format(describe=f.describe()))
+    row.setToolTip(0, review_strings.QUEUE_FINDING_TIP.format(describe=f.describe()))
     return row

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from bvae_viewer.analysis.findings import Finding
 from bvae_viewer.analysis.triage import Decision
-from bvae_viewer.gui import strings
+from bvae_viewer.gui import review_strings, strings
 from bvae_viewer.gui.case_decisions import CASE_ITEM
 from bvae_viewer.gui.case_document import CaseDocument
 from bvae_viewer.gui.queue_panel import QueuePanel
@@ -29,12 +29,12 @@ def incomplete_note(doc: CaseDocument, case: str, parent: QWidget | None) -> str
     done, total = doc.analysed(), len(doc.results)
     answer = QMessageBox.question(
         parent,
-        strings.INCOMPLETE_CONFIRM_TITLE,
-        strings.INCOMPLETE_CONFIRM.format(done=done, total=total, case=case),
+        review_strings.INCOMPLETE_CONFIRM_TITLE,
+        review_strings.INCOMPLETE_CONFIRM.format(done=done, total=total, case=case),
     )
     if answer != QMessageBox.StandardButton.Yes:
         return None
-    return strings.INCOMPLETE_NOTE.format(done=done, total=total)
+    return review_strings.INCOMPLETE_NOTE.format(done=done, total=total)
 
 
 def with_note(*parts: str) -> str:
@@ -103,7 +103,7 @@ class ReviewActions(QObject):
         """Shift+A: every analysed brain slice of the finding abnormal, as one action."""
         d, finding = self.doc, self.finding_here()
         if finding is None:
-            self._say(strings.STATUS_NO_FINDING)
+            self._say(review_strings.STATUS_NO_FINDING)
             return None
         items = [
             (d.results[p].scores.slice_index, "abnormal", d.decisions[p].value)
@@ -116,7 +116,7 @@ class ReviewActions(QObject):
         if not records:
             return None
         self._say(
-            strings.STATUS_RUN_DECIDED.format(
+            review_strings.STATUS_RUN_DECIDED.format(
                 finding=f"Finding {finding.number}",
                 count=len(records),
                 reviewer=records[0].reviewer,
@@ -146,7 +146,7 @@ class ReviewActions(QObject):
             return None
         flag = incomplete_note(self.doc, self.case_name(), self.parent_widget)
         if flag is None:
-            self._say(strings.STATUS_CASE_NOT_DECIDED)
+            self._say(review_strings.STATUS_CASE_NOT_DECIDED)
             return None
         result = self.doc.case_result
         model = result.case.decision.value if result is not None else "pending"
@@ -169,10 +169,10 @@ class ReviewActions(QObject):
             return None
         action = self.session.undo()
         if action is None:
-            self._say(strings.STATUS_NOTHING_TO_UNDO)
+            self._say(review_strings.STATUS_NOTHING_TO_UNDO)
             return None
         what = describe_action(action)
-        self._say(strings.STATUS_UNDONE.format(what=what))
+        self._say(review_strings.STATUS_UNDONE.format(what=what))
         return action
 
     def clear_slice(self) -> DecisionRecord | None:
@@ -182,11 +182,11 @@ class ReviewActions(QObject):
         if result is None:
             self._say(strings.STATUS_NOT_DECIDABLE.format(slice=position))
             return None
-        what = strings.UNDO_WHAT_SLICE.format(slice=result.scores.slice_index)
+        what = review_strings.UNDO_WHAT_SLICE.format(slice=result.scores.slice_index)
         return self._clear(result.scores.slice_index, "slice", what)
 
     def clear_case(self) -> DecisionRecord | None:
-        return self._clear(CASE_ITEM, "case", strings.UNDO_WHAT_CASE)
+        return self._clear(CASE_ITEM, "case", review_strings.UNDO_WHAT_CASE)
 
     def _clear(self, index: int, kind: str, what: str) -> DecisionRecord | None:
         if self.session.session is None:
@@ -194,9 +194,11 @@ class ReviewActions(QObject):
             return None
         cleared = self.session.clear(index, kind)
         if cleared is None and self.session.session is not None:
-            self._say(strings.STATUS_NOTHING_TO_CLEAR.format(what=what[:1].upper() + what[1:]))
+            self._say(
+                review_strings.STATUS_NOTHING_TO_CLEAR.format(what=what[:1].upper() + what[1:])
+            )
         elif cleared is not None:
-            self._say(strings.STATUS_CLEARED.format(what=what))
+            self._say(review_strings.STATUS_CLEARED.format(what=what))
         return cleared
 
 
@@ -204,12 +206,17 @@ def describe_action(action: Action) -> str:
     """What an undo took back, in the status bar's words."""
     if action.is_clear:
         kind, index = action.items[0]
-        item = (strings.UNDO_WHAT_CASE if kind == "case"
-                else strings.UNDO_WHAT_SLICE.format(slice=index))
-        return strings.UNDO_WHAT_CLEAR.format(what=item)
+        item = (
+            review_strings.UNDO_WHAT_CASE
+            if kind == "case"
+            else review_strings.UNDO_WHAT_SLICE.format(slice=index)
+        )
+        return review_strings.UNDO_WHAT_CLEAR.format(what=item)
     if len(action.items) > 1:
-        return strings.UNDO_WHAT_SLICES.format(count=len(action.items))
+        return review_strings.UNDO_WHAT_SLICES.format(count=len(action.items))
     kind, index = action.items[0]
-    return strings.UNDO_WHAT_CASE if kind == "case" else strings.UNDO_WHAT_SLICE.format(
-        slice=index
+    return (
+        review_strings.UNDO_WHAT_CASE
+        if kind == "case"
+        else review_strings.UNDO_WHAT_SLICE.format(slice=index)
     )

@@ -17,7 +17,7 @@ from bvae_viewer.analysis.findings import Finding
 from bvae_viewer.analysis.ood import ood_reasons
 from bvae_viewer.analysis.review_reasons import whole_case_reason
 from bvae_viewer.analysis.triage import Decision
-from bvae_viewer.gui import strings
+from bvae_viewer.gui import review_strings, strings
 from bvae_viewer.gui.case_decisions import case_label
 from bvae_viewer.gui.case_document import CaseDocument
 from bvae_viewer.gui.findings_queue import CaseFindings, opening_slice
@@ -125,8 +125,10 @@ class ReviewDocks(QObject):
     def _incomplete_changed(self, why: str) -> None:
         d = self.doc
         self.queue.set_incomplete(
-            strings.INCOMPLETE_BANNER.format(
-                why=strings.INCOMPLETE_WHY.get(why, why), done=d.analysed(), total=len(d.results)
+            review_strings.INCOMPLETE_BANNER.format(
+                why=review_strings.INCOMPLETE_WHY.get(why, why),
+                done=d.analysed(),
+                total=len(d.results),
             )
             if why
             else ""
