@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from bvae_viewer.analysis.case import CaseResult
@@ -56,6 +57,7 @@ class CaseDocument(QObject):
         self.incomplete = ""
         # Cases that keep the thresholds in force when opened (a batch is sorted by them).
         self.pinned: set[Path] = set()
+        self._numbers: list[int] = []  # input slice number (1-based) by stack position
         self._refresh = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._refresh.timeout.connect(self.triage_changed.emit)
 
@@ -64,6 +66,7 @@ class CaseDocument(QObject):
         """A new volume on screen: no results, decisions or records yet."""
         n = len(case.stack)
         self.case = case
+        self._numbers = _input_numbers(case)
         self.results = [None] * n
         self.decisions = [None] * n
         self.case_result = None
@@ -98,6 +101,29 @@ class CaseDocument(QObject):
         if incomplete != self.incomplete:
             self.incomplete = incomplete
             self.incomplete_changed.emit(incomplete)
+
+    # --- slice numbers a reviewer reads ---------------------------------------------------
+    def slice_number(self, position: int) -> int:
+        """The input's own slice number of a stack position, counted from 1 as a viewer's
+        slice counter (the report and the findings count the same way)."""
+        if 0 <= position < len(self._numbers):
+            return self._numbers[position]
+        return position + 1
+
+    def number_of_index(self, slice_index: int) -> int:
+        """The same for an axial index of the model's volume (what the review store keys)."""
+        if self.case is not None:
+            where = np.flatnonzero(np.asarray(self.case.stack.slice_index) == slice_index)
+            if where.size:
+                return self.slice_number(int(where[0]))
+        return slice_index + 1
+
+    def input_slice_count(self) -> int:
+        """Slices of the input volume as read (0 before a case is open)."""
+        if self.case is None:
+            return 0
+        shape = self.case.shape
+        return int(shape[2]) if len(shape) > 2 else len(self.case.stack)
 
     # --- the model ----------------------------------------------------------------------
     def adopt_model(self, bundle: Bundle, device_label: str, from_cache: bool = False) -> None:
@@ -182,3 +208,13 @@ class CaseDocument(QObject):
         if not 0 <= position < len(self.results) or self.results[position] is None:
             return None
         return self.reviewed.get(self.results[position].scores.slice_index)
+
+
+def _input_numbers(case: LoadedCase) -> list[int]:
+    """1-based input slice number of every stack position (the position + 1 where the
+    case's geometry cannot say)."""
+    try:
+        geometry = case.geometry
+        return [geometry.input_slice(p) + 1 for p in range(len(case.stack))]
+    except (ValueError, IndexError, np.linalg.LinAlgError):
+        return [p + 1 for p in range(len(case.stack))]

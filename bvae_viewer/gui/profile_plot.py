@@ -30,6 +30,23 @@ THRESHOLD_HOVER_PEN = pg.mkPen("#ffab91", width=3, style=Qt.PenStyle.DashLine)
 CURRENT_PEN = pg.mkPen("#4fc3f7", width=2)
 
 
+class SliceNumberAxis(pg.AxisItem):
+    """Stack positions on the x axis, labelled with the input's own slice numbers (from 1),
+    as the slider, the queue, the findings and the report count them."""
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+        self.numbers: Sequence[int] = ()
+
+    def tickStrings(self, values, scale, spacing):  # pyqtgraph names it
+        out = []
+        for v in values:
+            p = round(v)
+            known = 0 <= p < len(self.numbers) and abs(v - p) < 1e-6
+            out.append(str(self.numbers[p]) if known else str(p + 1))
+        return out
+
+
 class ProfilePlot(pg.GraphicsLayoutWidget):
     """Two stacked, x-linked plots; clicking or dragging the marker moves to that slice.
 
@@ -79,7 +96,7 @@ class ProfilePlot(pg.GraphicsLayoutWidget):
         state.slice_changed.connect(self._show_current)
 
     def _make_plot(self, title: str, row: int) -> pg.PlotItem:
-        plot = self.addPlot(row=row, col=0)
+        plot = self.addPlot(row=row, col=0, axisItems={"bottom": SliceNumberAxis()})
         for name in ("left", "bottom"):
             plot.getAxis(name).setTextPen(AXIS_COLOUR)
             plot.getAxis(name).setPen(AXIS_COLOUR)
@@ -121,8 +138,11 @@ class ProfilePlot(pg.GraphicsLayoutWidget):
         n_slices: int,
         scores: Sequence[SliceScores | None],
         decisions: Sequence[Decision | None],
+        numbers: Sequence[int] | None = None,
     ) -> None:
         """Redraw from the slices analysed so far (None: not yet)."""
+        if numbers is not None:
+            self.unc_plot.getAxis("bottom").numbers = list(numbers)
         x = np.arange(n_slices, dtype=float)
         for plot, field in ((self.score_plot, "anomaly_score"), (self.unc_plot, "unc_total")):
             y = np.array(

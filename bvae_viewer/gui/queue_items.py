@@ -41,6 +41,7 @@ class QueueItem:
     finding: Finding | None = None  # a finding's row (position: its peak slice)
     decided: int = 0  # a finding's row: how many of its slices are settled...
     members: int = 0  # ...of how many analysed brain slices
+    number: int = 0  # the input's own slice number, from 1 (0: not known, show slice_index)
 
     @property
     def key(self) -> tuple[str, int]:

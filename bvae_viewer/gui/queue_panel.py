@@ -325,7 +325,7 @@ def _row(item: QueueItem) -> QTreeWidgetItem:
     )
     row = QTreeWidgetItem(
         [
-            str(item.slice_index),
+            str(item.number or item.slice_index),
             strings.MODEL_WORDS[item.model.value],
             format_value(item.score),
             format_value(item.uncertainty),

@@ -74,7 +74,7 @@ class ReviewActions(QObject):
         result = d.results[position] if 0 <= position < len(d.results) else None
         model = d.decisions[position] if result is not None else None
         if result is None or model in (None, Decision.EMPTY):
-            self._say(strings.STATUS_NOT_DECIDABLE.format(slice=position))
+            self._say(strings.STATUS_NOT_DECIDABLE.format(slice=self.doc.slice_number(position)))
             return None
         following = self.queue.following(position)
         index = result.scores.slice_index
@@ -83,7 +83,7 @@ class ReviewActions(QObject):
             return None
         self._say(
             strings.STATUS_DECIDED.format(
-                slice=record.item_index,
+                slice=self.doc.number_of_index(record.item_index),
                 decision=strings.REVIEWER_WORDS[record.decision.value],
                 reviewer=record.reviewer,
             )
@@ -135,7 +135,7 @@ class ReviewActions(QObject):
             current.item_index, current.decision.value, current.model_decision, note
         )
         if record is not None:
-            self._say(strings.STATUS_NOTE_SAVED.format(slice=record.item_index))
+            self._say(strings.STATUS_NOTE_SAVED.format(slice=self.doc.number_of_index(record.item_index)))
 
     # --- the whole case -----------------------------------------------------------------
     def decide_case(self, value: str) -> DecisionRecord | None:
@@ -171,7 +171,7 @@ class ReviewActions(QObject):
         if action is None:
             self._say(review_strings.STATUS_NOTHING_TO_UNDO)
             return None
-        what = describe_action(action)
+        what = describe_action(action, self.doc.number_of_index)
         self._say(review_strings.STATUS_UNDONE.format(what=what))
         return action
 
@@ -180,9 +180,11 @@ class ReviewActions(QObject):
         d, position = self.doc, self.state.slice
         result = d.results[position] if 0 <= position < len(d.results) else None
         if result is None:
-            self._say(strings.STATUS_NOT_DECIDABLE.format(slice=position))
+            self._say(strings.STATUS_NOT_DECIDABLE.format(slice=self.doc.slice_number(position)))
             return None
-        what = review_strings.UNDO_WHAT_SLICE.format(slice=result.scores.slice_index)
+        what = review_strings.UNDO_WHAT_SLICE.format(
+            slice=self.doc.number_of_index(result.scores.slice_index)
+        )
         return self._clear(result.scores.slice_index, "slice", what)
 
     def clear_case(self) -> DecisionRecord | None:
@@ -202,14 +204,14 @@ class ReviewActions(QObject):
         return cleared
 
 
-def describe_action(action: Action) -> str:
-    """What an undo took back, in the status bar's words."""
+def describe_action(action: Action, number: Callable[[int], int]) -> str:
+    """What an undo took back, in the status bar's words (number: a slice's input number)."""
     if action.is_clear:
         kind, index = action.items[0]
         item = (
             review_strings.UNDO_WHAT_CASE
             if kind == "case"
-            else review_strings.UNDO_WHAT_SLICE.format(slice=index)
+            else review_strings.UNDO_WHAT_SLICE.format(slice=number(index))
         )
         return review_strings.UNDO_WHAT_CLEAR.format(what=item)
     if len(action.items) > 1:
@@ -218,5 +220,5 @@ def describe_action(action: Action) -> str:
     return (
         review_strings.UNDO_WHAT_CASE
         if kind == "case"
-        else review_strings.UNDO_WHAT_SLICE.format(slice=index)
+        else review_strings.UNDO_WHAT_SLICE.format(slice=number(index))
     )

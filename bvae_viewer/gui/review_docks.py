@@ -8,6 +8,7 @@ each case on the peak of its highest finding, once the findings are known.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QObject
@@ -223,7 +224,10 @@ class ReviewDocks(QObject):
         )
         order = self.review_order()
         self.queue.set_order(order.error_model is not None)
-        items = queue_items(d.results, d.decisions, d.reviewed, order, self.findings)
+        items = [
+            replace(item, number=d.slice_number(item.position))
+            for item in queue_items(d.results, d.decisions, d.reviewed, order, self.findings)
+        ]
         self.queue.set_items(items, self.state.slice)
         if self.thresholds.thresholds() != d.thresholds():  # set elsewhere (resumed, reset)
             self.thresholds.show_thresholds(*d.thresholds())

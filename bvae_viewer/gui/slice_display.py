@@ -103,7 +103,9 @@ class SliceDisplay(QObject):
         d = self.doc
         scores = [r.scores if r is not None else None for r in d.results]
         self.w.profile.set_thresholds(*d.thresholds())
-        self.w.profile.set_profile(len(d.results), scores, d.decisions)
+        self.w.profile.set_profile(
+            len(d.results), scores, d.decisions, [d.slice_number(p) for p in range(len(d.results))]
+        )
         self.refresh_slice_info()
 
     # --- the slice on screen ------------------------------------------------------------
@@ -115,7 +117,9 @@ class SliceDisplay(QObject):
             w.slider.blockSignals(True)
             w.slider.setValue(index)
             w.slider.blockSignals(False)
-        w.slice_label.setText(strings.SLICE_LABEL.format(index=index, last=len(d.results) - 1))
+        w.slice_label.setText(
+            strings.SLICE_LABEL.format(index=d.slice_number(index), last=d.input_slice_count())
+        )
         result = d.results[index]
         w.grid.show_slice(d.case.stack.images[index], result.maps if result else None)
         self.refresh_slice_info()
@@ -127,7 +131,7 @@ class SliceDisplay(QObject):
             return
         result = d.results[index]
         self.w.info.show_slice(
-            index,
+            d.slice_number(index),
             result.scores if result is not None else None,
             d.decisions[index],
             d.thresholds(),

@@ -53,7 +53,7 @@ SLICE_NONE = "No volume"
 PROFILE_TITLE = "Per-slice profile (click a slice to go there)"
 PROFILE_SCORE = "Anomaly"
 PROFILE_UNC = "Uncertainty"
-PROFILE_X = "Axial slice"
+PROFILE_X = "Axial slice (the input's own numbers)"
 
 DECISION_WORDS = {
     "normal": "Normal",

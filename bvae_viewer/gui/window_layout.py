@@ -31,9 +31,9 @@ from bvae_viewer.gui.readout import Readout
 from bvae_viewer.gui.slice_info import SliceInfo
 from bvae_viewer.gui.view_state import ViewState
 
-LAYOUT_VERSION = 2  # bumped when the docks change: an older saved layout is then ignored
+LAYOUT_VERSION = 3  # bumped when the docks change: an older saved layout is then ignored
 DEFAULT_SIZE = QSize(1600, 1000)
-SIDE_WIDTHS = (310, 330)  # first widths of the left (queue) and right docks, pixels
+SIDE_WIDTHS = (370, 330)  # first widths of the left (queue) and right docks, pixels
 RIGHT_COLUMN = ("slice_dock", "threshold_dock", "localizer_dock")
 RIGHT_HEIGHTS = (200, 380, 220)  # first heights in the right column, pixels
 SCREEN_SHARE = 0.94  # of the available screen, when that is larger than DEFAULT_SIZE
