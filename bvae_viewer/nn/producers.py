@@ -20,12 +20,12 @@ from bvae_viewer.analysis.maps import EPS
 from bvae_viewer.analysis.methods import BVAE, PROB_UNET, REVERSE_DISTILLATION
 from bvae_viewer.nn.network import BayesianVAE
 from bvae_viewer.nn.prob_unet import ProbUNet, prior_maps
-from bvae_viewer.nn.registry import RDNetwork
-from bvae_viewer.nn.reverse_distillation import (
+from bvae_viewer.nn.rd_sampling import (
     mc_dropout_sample_maps,
     summarise_samples,
     tta_sample_maps,
 )
+from bvae_viewer.nn.registry import RDNetwork
 from bvae_viewer.nn.tta import tta_views
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)

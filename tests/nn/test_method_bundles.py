@@ -13,12 +13,12 @@ from bvae_viewer.nn.bundle import WEIGHTS_FILE, WeightsError, file_sha256, load_
 from bvae_viewer.nn.engine import InferenceEngine
 from bvae_viewer.nn.prob_unet import ProbUNet
 from bvae_viewer.nn.producers import slice_noise, slice_seed
-from bvae_viewer.nn.registry import RDNetwork
-from bvae_viewer.nn.reverse_distillation import (
+from bvae_viewer.nn.rd_sampling import (
     mc_dropout_sample_maps,
     summarise_samples,
     tta_sample_maps,
 )
+from bvae_viewer.nn.registry import RDNetwork
 from bvae_viewer.nn.tta import tta_views
 from bvae_viewer.pipeline.run import cache_key_for
 from tests.nn.nnkit import make_method_bundle, make_stack, tiny_prob_unet_config, tiny_rd_config

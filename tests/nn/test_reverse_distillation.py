@@ -12,20 +12,22 @@ from bvae_viewer.nn.evaluate import run_evaluate
 from bvae_viewer.nn.evaluation import preset as presets
 from bvae_viewer.nn.evaluation.preset import QUICK
 from bvae_viewer.nn.evaluation.rd_rows import ROW_NAMES
+from bvae_viewer.nn.rd_sampling import (
+    ensemble_sample_maps,
+    mc_dropout_sample_maps,
+    single_maps,
+    summarise_samples,
+    tta_sample_maps,
+)
 from bvae_viewer.nn.reverse_distillation import (
     RDConfig,
     RDTrainOptions,
     Student,
     Teacher,
     anomaly_map,
-    ensemble_sample_maps,
     image_scores,
-    mc_dropout_sample_maps,
     pretrain_teacher,
-    single_maps,
-    summarise_samples,
     train_student,
-    tta_sample_maps,
 )
 from bvae_viewer.nn.tta import augment, tta_views
 from bvae_viewer.nn.tta import unaugment_grid as unaugment_map

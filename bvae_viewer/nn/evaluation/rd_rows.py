@@ -33,17 +33,19 @@ from bvae_viewer.analysis.evaluation.data import EvalCase
 from bvae_viewer.analysis.evaluation.slices import ScoredSlices, fit_operating_point, slice_key
 from bvae_viewer.analysis.evaluation.store import RowRecord
 from bvae_viewer.nn.evaluation.runs import RowsFn, RunContext, training_record
+from bvae_viewer.nn.rd_sampling import (
+    ensemble_sample_maps,
+    mc_dropout_sample_maps,
+    single_maps,
+    summarise_samples,
+    tta_sample_maps,
+)
 from bvae_viewer.nn.rd_training import RDModels, train_rd
 from bvae_viewer.nn.reverse_distillation import (
     RDConfig,
     RDTrainOptions,
-    ensemble_sample_maps,
     image_scores,
-    mc_dropout_sample_maps,
     parameters_m,
-    single_maps,
-    summarise_samples,
-    tta_sample_maps,
 )
 from bvae_viewer.nn.tta import tta_views
 
