@@ -33,11 +33,11 @@ def readout_items(
     """(label, value) pairs at the cursor (position, row, col) of the case's stack."""
     position, row, col = cursor
     geometry = case.geometry
-    last = geometry.input_shape[2] - 1
+    count = geometry.input_shape[2]  # counted from 1, as the slider and the findings count
     stack = case.stack
     value = float(stack.images[position, row, col])
     items = [
-        (strings.READOUT_INPUT_SLICE, f"{geometry.input_slice(position)} / {last}"),
+        (strings.READOUT_INPUT_SLICE, f"{geometry.input_slice(position) + 1} / {count}"),
         (strings.READOUT_POSITION, "  ".join(ras_text(point_mm(geometry, cursor))) + " mm"),
         (strings.READOUT_INTENSITY,
          strings.READOUT_INTENSITY_VALUE.format(value=value, raw=value * stack.intensity_scale)),
