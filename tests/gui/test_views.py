@@ -129,8 +129,8 @@ def test_the_readout_gives_input_slice_and_scanner_mm(qtbot, make_window, model_
     readout = window.readout
     mm = geometry.pixel_mm(9, np.array([50]), np.array([70]))[0]
     assert readout.value(strings.READOUT_POSITION) == "  ".join(ras_text(mm)) + " mm"
-    last = geometry.input_shape[2] - 1
-    assert readout.value(strings.READOUT_INPUT_SLICE) == f"{geometry.input_slice(9) + 1} / {last + 1}"
+    number, count = geometry.input_slice(9) + 1, geometry.input_shape[2]  # from 1
+    assert readout.value(strings.READOUT_INPUT_SLICE) == f"{number} / {count}"
     # Against the affine itself: the input voxel under the cursor, in scanner mm.
     voxel = geometry.pixel_input_voxel(9, np.array([50]), np.array([70]))[0]
     np.testing.assert_allclose(mm, AFFINE[:3, :3] @ voxel + AFFINE[:3, 3], atol=1e-4)
