@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import QRectF
 
 from bvae_viewer.gui.ruler import RulerOverlay
-from bvae_viewer.gui.slice_view import SliceViewBox
+from bvae_viewer.gui.slice_view import (
+    SliceViewBox,
+    crosshair_lines,
+    edge_labels,
+    place_edge_labels,
+)
 from bvae_viewer.gui.view_state import ViewState
 
 TITLE_COLOUR = "#e6e6e6"
 LABEL_COLOUR = "#ffd54f"
 COLORBAR_AXIS_WIDTH = 52
-CROSSHAIR_PEN = pg.mkPen(QColor(0, 230, 255, 150), width=1, style=Qt.PenStyle.DashLine)
 
 
 def overlay_lut(name: str = "inferno", size: int = 256) -> np.ndarray:
@@ -70,14 +73,8 @@ class MapPanel(pg.GraphicsLayoutWidget):
         self.colorbar.sigLevelsChanged.connect(self._bar_moved)
 
         self.overlay_item: pg.ImageItem | None = None
-        self._cross = [
-            pg.InfiniteLine(angle=90, pen=CROSSHAIR_PEN, movable=False),
-            pg.InfiniteLine(angle=0, pen=CROSSHAIR_PEN, movable=False),
-        ]
-        for line in self._cross:
-            line.setVisible(False)
-            self.plot.addItem(line, ignoreBounds=True)
-        self._labels = {side: self._make_label() for side in ("left", "right", "top", "bottom")}
+        self._cross = crosshair_lines(self.plot)
+        self._labels = edge_labels(self.view, LABEL_COLOUR, 11)
         self.view.sigResized.connect(self._place_labels)
         self._shape: tuple[int, int] | None = None
         self.ruler = RulerOverlay(self.plot, self.view, state, "axial")  # set_plane: a case
@@ -102,12 +99,6 @@ class MapPanel(pg.GraphicsLayoutWidget):
         s.orientation_changed.connect(self._apply_orientation)
         s.window_changed.connect(self._apply_window)
         self._apply_orientation(s.radiological)
-
-    def _make_label(self) -> pg.TextItem:
-        label = pg.TextItem(color=LABEL_COLOUR, anchor=(0.5, 0.5), fill=(0, 0, 0, 150))
-        label.setFont(QFont("Sans Serif", 11, QFont.Weight.Bold))
-        label.setParentItem(self.view)  # view coordinates: stays at the edge under zoom
-        return label
 
     # --- content ------------------------------------------------------------------------------
     def set_image(self, image: np.ndarray | None) -> None:
@@ -188,12 +179,7 @@ class MapPanel(pg.GraphicsLayoutWidget):
         self._place_labels()
 
     def _place_labels(self) -> None:
-        rect = self.view.boundingRect()
-        pad = 12
-        self._labels["left"].setPos(rect.left() + pad, rect.center().y())
-        self._labels["right"].setPos(rect.right() - pad, rect.center().y())
-        self._labels["top"].setPos(rect.center().x(), rect.top() + pad)
-        self._labels["bottom"].setPos(rect.center().x(), rect.bottom() - pad)
+        place_edge_labels(self.view, self._labels, 12)
 
     def _clicked(self, pos) -> None:
         if self._shape is None:

@@ -12,15 +12,19 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from bvae_viewer.analysis.geometry import SliceGeometry
 from bvae_viewer.gui import strings
-from bvae_viewer.gui.map_panel import CROSSHAIR_PEN, LABEL_COLOUR, TITLE_COLOUR
+from bvae_viewer.gui.map_panel import LABEL_COLOUR, TITLE_COLOUR
 from bvae_viewer.gui.planes import PLANES, Plane
 from bvae_viewer.gui.ruler import RulerOverlay, through_point
-from bvae_viewer.gui.slice_view import SliceViewBox
+from bvae_viewer.gui.slice_view import (
+    SliceViewBox,
+    crosshair_lines,
+    edge_labels,
+    place_edge_labels,
+)
 from bvae_viewer.gui.view_state import ViewState
 
 # Screen edges (left, right, top, bottom) of each plane; radiological flips left and right
@@ -50,14 +54,8 @@ class OrthoView(pg.GraphicsLayoutWidget):
         self.image_item.setColorMap(pg.colormap.get(colormap))
         self.image_item.setLevels(state.window)
         self.plot.addItem(self.image_item)
-        self._cross = [
-            pg.InfiniteLine(angle=90, pen=CROSSHAIR_PEN, movable=False),
-            pg.InfiniteLine(angle=0, pen=CROSSHAIR_PEN, movable=False),
-        ]
-        for line in self._cross:
-            line.setVisible(False)
-            self.plot.addItem(line, ignoreBounds=True)
-        self._labels = {side: self._make_label() for side in ("left", "right", "top", "bottom")}
+        self._cross = crosshair_lines(self.plot)
+        self._labels = edge_labels(self.view, LABEL_COLOUR, 10)
         self.view.sigResized.connect(self._place_labels)
         self.ruler = RulerOverlay(self.plot, self.view, state, plane)
         self.plane: Plane | None = None
@@ -76,12 +74,6 @@ class OrthoView(pg.GraphicsLayoutWidget):
         s.cursor_changed.connect(lambda _c: self.refresh())
         s.orientation_changed.connect(self._orientation)
         self._orientation(s.radiological)
-
-    def _make_label(self) -> pg.TextItem:
-        label = pg.TextItem(color=LABEL_COLOUR, anchor=(0.5, 0.5), fill=(0, 0, 0, 150))
-        label.setFont(QFont("Sans Serif", 10, QFont.Weight.Bold))
-        label.setParentItem(self.view)
-        return label
 
     def set_title(self, title: str) -> None:
         self.title = title
@@ -183,11 +175,7 @@ class OrthoView(pg.GraphicsLayoutWidget):
         self._place_labels()
 
     def _place_labels(self) -> None:
-        rect, pad = self.view.boundingRect(), 10
-        self._labels["left"].setPos(rect.left() + pad, rect.center().y())
-        self._labels["right"].setPos(rect.right() - pad, rect.center().y())
-        self._labels["top"].setPos(rect.center().x(), rect.top() + pad)
-        self._labels["bottom"].setPos(rect.center().x(), rect.bottom() - pad)
+        place_edge_labels(self.view, self._labels, 10)
 
 
 class OrthoViews(QWidget):

@@ -4,8 +4,40 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QFont
 
 WHEEL_NOTCH = 120
+CROSSHAIR_PEN = pg.mkPen(QColor(0, 230, 255, 150), width=1, style=Qt.PenStyle.DashLine)
+EDGES = ("left", "right", "top", "bottom")
+
+
+def crosshair_lines(plot: pg.PlotItem) -> list[pg.InfiniteLine]:
+    """A vertical and a horizontal line, hidden until the crosshair is set."""
+    lines = [pg.InfiniteLine(angle=a, pen=CROSSHAIR_PEN, movable=False) for a in (90, 0)]
+    for line in lines:
+        line.setVisible(False)
+        plot.addItem(line, ignoreBounds=True)
+    return lines
+
+
+def edge_labels(view: pg.ViewBox, colour, point_size: int) -> dict[str, pg.TextItem]:
+    """The orientation letters at the four edges, in view coordinates: they stay at the edge
+    under zoom (place them with place_edge_labels when the view is resized)."""
+    labels = {}
+    for side in EDGES:
+        label = pg.TextItem(color=colour, anchor=(0.5, 0.5), fill=(0, 0, 0, 150))
+        label.setFont(QFont("Sans Serif", point_size, QFont.Weight.Bold))
+        label.setParentItem(view)
+        labels[side] = label
+    return labels
+
+
+def place_edge_labels(view: pg.ViewBox, labels: dict[str, pg.TextItem], pad: int) -> None:
+    rect = view.boundingRect()
+    labels["left"].setPos(rect.left() + pad, rect.center().y())
+    labels["right"].setPos(rect.right() - pad, rect.center().y())
+    labels["top"].setPos(rect.center().x(), rect.top() + pad)
+    labels["bottom"].setPos(rect.center().x(), rect.bottom() - pad)
 
 
 class SliceViewBox(pg.ViewBox):
