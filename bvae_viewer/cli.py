@@ -14,6 +14,8 @@ from pathlib import Path
 from bvae_viewer import __version__
 from bvae_viewer.analysis.methods import BVAE, PROB_UNET, REVERSE_DISTILLATION
 from bvae_viewer.cli_parser import SUBCOMMANDS, build_parser
+from bvae_viewer.deferral_cli import run_deferral_study
+from bvae_viewer.pacs_cli import run_pacs  # light at import: its work imports lazily
 
 EXIT_BAD_INPUT = 2
 
@@ -239,6 +241,8 @@ def _robustness(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.deferral_test:  # the review-order study (deferral_cli.py)
+        return run_deferral_study(args, _model_dir(args.model))
     _robustness_factors(args)  # a typo is answered before a long evaluation
     if args.data is None:
         if not args.robustness:
@@ -316,12 +320,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_pacs(args: argparse.Namespace) -> int:
-    from bvae_viewer.pacs_cli import run_pacs
-
-    return run_pacs(args, _model_dir(getattr(args, "model", None)))
-
-
 # Errors whose message is written for the user, by module; a module not yet imported cannot
 # have raised one, so torch is never imported just to report a typo.
 _USER_ERRORS = {
@@ -330,6 +328,7 @@ _USER_ERRORS = {
     "bvae_viewer.data.frontend.template": ("TemplateMissingError",),
     "bvae_viewer.data.synth.anatomy": ("SynthError",),
     "bvae_viewer.analysis.model_info": ("ModelInfoError",),
+    "bvae_viewer.analysis.deferral": ("DeferralError",),
     "bvae_viewer.analysis.evaluation.store": ("ResumeError",),
     "bvae_viewer.review.store": ("ReviewStoreError",),
     "bvae_viewer.review.report_path": ("ReportError",),
@@ -381,7 +380,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "train": _cmd_train,
         "evaluate": _cmd_evaluate,
         "bench": _cmd_bench,
-        "pacs": _cmd_pacs,
+        "pacs": lambda a: run_pacs(a, _model_dir(getattr(a, "model", None))),
     }
     try:
         return handlers[args.command](args)

@@ -153,6 +153,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="normal subjects per strength (tumour subjects: half as many)")
     ev.add_argument("--robustness-cache", type=Path, default=None,
                     help="keep the suite's volumes here, to measure another model on them")
+    ev.add_argument(
+        "--deferral-test", type=Path, nargs="+", default=None, metavar="DIR",
+        help="instead: what should order the review queue; error-probability models fitted "
+        "on --data (validation subjects), every order measured on these held-out folders",
+    )
+    ev.add_argument("--deferral-cases", type=int, default=12,
+                    help="cases of each folder the review-order study reads")
+    ev.add_argument("--deferral-samples", type=int, default=5,
+                    help="latent samples K per slice (the shipped model's 5)")
+    ev.add_argument("--deferral-boot", type=int, default=1000,
+                    help="subject-bootstrap replicates of its intervals")
+    ev.add_argument("--store-error-model", action="store_true",
+                    help="with --deferral-test: write the queue's calibrated error "
+                    "probability (fitted on --data) into the model folder's model.json")
 
     be = sub.add_parser("bench", help="performance figures as JSON")
     be.add_argument("--json", type=Path, help="also write the figures to this file")
