@@ -53,6 +53,7 @@ def run_deferral_study(args: argparse.Namespace, model_dir: Path) -> int:
     print(study.markdown(rows))
     if args.store_error_model:
         model = study.queue_error_model(val, policy).to_dict()
+        model["review_budget"] = round(study.review_share(val, policy), 4)
         subjects = len(set(val["subject"].tolist()))
         model["fitted_on"] = (f"{val['err'].size} brain slices of {subjects} validation "
                               f"subjects ({args.data.name}), bvae-viewer evaluate --deferral-test")

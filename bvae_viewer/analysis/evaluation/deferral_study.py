@@ -119,6 +119,11 @@ def queue_error_model(val: Signals, policy: TriagePolicy) -> ErrorModel:
     share of validation slices today's policy sends to review (the queue keeps its size)."""
     sv = signals(val, policy.score_threshold)
     model = fit_error_model(sv, val["err"], (LOG_MARGIN,))
-    review_now = (val["unc"] > policy.uncertainty_threshold) | policy.near_line_mask(val["score"])
-    budget = float(np.mean(review_now))
+    budget = review_share(val, policy)
     return replace(model, review_cutoff=review_cutoff(model.probability(sv), budget))
+
+
+def review_share(d: Signals, policy: TriagePolicy) -> float:
+    """The share of slices today's policy sends to review (band or uncertainty)."""
+    review_now = (d["unc"] > policy.uncertainty_threshold) | policy.near_line_mask(d["score"])
+    return float(np.mean(review_now))
