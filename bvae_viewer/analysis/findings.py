@@ -18,8 +18,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import ndimage
 
+from bvae_viewer.analysis.case import CaseResult
+from bvae_viewer.analysis.display import map_levels
 from bvae_viewer.analysis.geometry import SliceGeometry
 from bvae_viewer.analysis.maps import PEAK_MEDIAN_PX, MapSet
+from bvae_viewer.analysis.triage import Decision
 
 MIDLINE_MM = 5.0  # a region centred within this of the brain's midline is "midline"
 BOTH_SIDES_SHARE = 0.25  # at least this share of the region on each side: "both sides"
@@ -170,3 +173,23 @@ def _finite(value: float) -> float:
     # A slice the model could not score is the most urgent, as in the queue.
     return value if math.isfinite(value) else math.inf
 
+
+def pixel_level(levels: Mapping[str, object]) -> float:
+    """The A_pixel above which a pixel belongs to a region: the model's calibrated display
+    ceiling of the map (as the SEG sent to a PACS uses), else the display default."""
+    return float(map_levels(levels)["pixel_score"][1])
+
+
+def result_findings(
+    result: CaseResult,
+    maps: Mapping[int, MapSet],
+    geometry: SliceGeometry,
+    level: float,
+    voxel_ml: float,
+) -> list[Finding]:
+    """The findings of a whole-case result (maps by axial index: the stack holds every axial
+    slice in order, so an axial index is its stack position)."""
+    flagged = [s.slice_index for s, d in zip(result.scores, result.decisions, strict=True)
+               if d is Decision.FLAGGED]
+    scores = {s.slice_index: s.anomaly_score for s in result.scores}
+    return find_findings(flagged, scores, maps, geometry, level, voxel_ml) if flagged else []

@@ -54,7 +54,12 @@ class SliceStack:
     @property
     def brain_ml(self) -> float:
         """Brain (foreground) volume in millilitres."""
-        return float(self.masks.sum()) * self.pixel_mm**2 * self.slice_mm / 1000.0
+        return float(self.masks.sum()) * self.voxel_ml
+
+    @property
+    def voxel_ml(self) -> float:
+        """Volume of one grid pixel on one slice, in millilitres."""
+        return self.pixel_mm**2 * self.slice_mm / 1000.0
 
     def __len__(self) -> int:
         return int(self.images.shape[0])

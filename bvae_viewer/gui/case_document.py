@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from bvae_viewer.analysis.case import CaseResult
 from bvae_viewer.analysis.maps import SliceResult
 from bvae_viewer.analysis.model_info import ModelInfo
+from bvae_viewer.analysis.report_text import SliceNumbering
 from bvae_viewer.analysis.triage import Decision, TriagePolicy
 from bvae_viewer.gui.case_triage import triage_results
 from bvae_viewer.pipeline.case import LoadedCase
@@ -57,7 +58,8 @@ class CaseDocument(QObject):
         self.incomplete = ""
         # Cases that keep the thresholds in force when opened (a batch is sorted by them).
         self.pinned: set[Path] = set()
-        self._numbers: list[int] = []  # input slice number (1-based) by stack position
+        # The input's own slice numbers by stack position, as the report counts them.
+        self.numbering = SliceNumbering.identity(0)
         self._refresh = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._refresh.timeout.connect(self.triage_changed.emit)
 
@@ -66,7 +68,7 @@ class CaseDocument(QObject):
         """A new volume on screen: no results, decisions or records yet."""
         n = len(case.stack)
         self.case = case
-        self._numbers = _input_numbers(case)
+        self.numbering = _numbering(case)
         self.results = [None] * n
         self.decisions = [None] * n
         self.case_result = None
@@ -106,9 +108,7 @@ class CaseDocument(QObject):
     def slice_number(self, position: int) -> int:
         """The input's own slice number of a stack position, counted from 1 as a viewer's
         slice counter (the report and the findings count the same way)."""
-        if 0 <= position < len(self._numbers):
-            return self._numbers[position]
-        return position + 1
+        return self.numbering.number(position)
 
     def number_of_index(self, slice_index: int) -> int:
         """The same for an axial index of the model's volume (what the review store keys)."""
@@ -210,11 +210,10 @@ class CaseDocument(QObject):
         return self.reviewed.get(self.results[position].scores.slice_index)
 
 
-def _input_numbers(case: LoadedCase) -> list[int]:
-    """1-based input slice number of every stack position (the position + 1 where the
-    case's geometry cannot say)."""
+def _numbering(case: LoadedCase) -> SliceNumbering:
+    """The input's slice numbers of the case's stack (the stack's own where its geometry
+    cannot say)."""
     try:
-        geometry = case.geometry
-        return [geometry.input_slice(p) + 1 for p in range(len(case.stack))]
+        return SliceNumbering.from_geometry(case.geometry, len(case.stack))
     except (ValueError, IndexError, np.linalg.LinAlgError):
-        return [p + 1 for p in range(len(case.stack))]
+        return SliceNumbering.identity(len(case.stack))

@@ -11,25 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bvae_viewer.analysis.display import map_levels
-from bvae_viewer.analysis.findings import Finding, find_findings
+from bvae_viewer.analysis.findings import Finding, find_findings, pixel_level
 from bvae_viewer.analysis.model_info import Calibration
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.pipeline.case import LoadedCase
-
-PIXEL_SCORE = "pixel_score"
-
-
-def pixel_level(calibration: Calibration) -> float:
-    """The A_pixel above which a pixel belongs to a finding's region: the model's calibrated
-    display ceiling of the map (as the PACS SEG uses), else the display default."""
-    return float(map_levels(calibration.map_levels)[PIXEL_SCORE][1])
-
-
-def voxel_ml(case: LoadedCase) -> float:
-    """Volume of one grid pixel on one slice, in ml."""
-    stack = case.stack
-    return stack.pixel_mm**2 * stack.slice_mm / 1000.0
 
 
 class CaseFindings:
@@ -38,7 +23,6 @@ class CaseFindings:
     def __init__(self) -> None:
         self._key: tuple | None = None
         self._findings: list[Finding] = []
-        self._geometry: tuple[int, Any] | None = None  # (id of the case, its SliceGeometry)
 
     def of(
         self,
@@ -55,7 +39,7 @@ class CaseFindings:
             for p, (r, d) in enumerate(zip(results, decisions, strict=True))
             if r is not None and d == Decision.FLAGGED
         )
-        level = pixel_level(calibration)
+        level = pixel_level(calibration.map_levels)
         key = (id(case), case.fingerprint, flagged, level)
         if key != self._key:
             self._findings = self._measure(case, results, flagged, level) if flagged else []
@@ -65,11 +49,9 @@ class CaseFindings:
     def _measure(
         self, case: LoadedCase, results: Sequence[Any], flagged: tuple[int, ...], level: float
     ) -> list[Finding]:
-        if self._geometry is None or self._geometry[0] != id(case):
-            self._geometry = (id(case), case.geometry)  # built from the transforms: once
         scores = {p: results[p].scores.anomaly_score for p in flagged}
         maps = {p: results[p].maps for p in flagged}
-        return find_findings(flagged, scores, maps, self._geometry[1], level, voxel_ml(case))
+        return find_findings(flagged, scores, maps, case.geometry, level, case.stack.voxel_ml)
 
 
 def opening_slice(findings: Sequence[Finding]) -> int | None:

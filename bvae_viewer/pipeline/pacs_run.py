@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
-from bvae_viewer.analysis.findings import Finding, find_findings
+from bvae_viewer.analysis.findings import Finding, pixel_level, result_findings
 from bvae_viewer.analysis.maps import MapSet
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.pacs.objects import read_source, result_objects
@@ -78,25 +78,12 @@ def analyse_series(
         decided=decisions.keys(), use_cache=use_cache,
     )
     flagged = _flagged(analysis)
-    threshold = float(analysis.map_levels["pixel_score"][1])
+    threshold = pixel_level(analysis.map_levels)
     maps = _flagged_maps(analysis, bundle, flagged, device, samples)
     region = flagged_region(maps, flagged, threshold)
-    return PacsCase(Path(folder), analysis, region, threshold, case_review,
-                    measure_findings(analysis, maps, flagged, threshold))
-
-
-def measure_findings(
-    analysis: CaseAnalysis, maps: dict[int, MapSet], flagged: list[int], pixel_level: float
-) -> tuple[Finding, ...]:
-    """The case's findings (analysis.findings) from the flagged slices' maps, by axial index."""
-    stack = analysis.case.stack
-    position = {int(k): p for p, k in enumerate(stack.slice_index)}
-    scores = {position[s.slice_index]: s.anomaly_score for s in analysis.result.scores}
-    voxel_ml = stack.pixel_mm**2 * stack.slice_mm / 1000.0
-    return tuple(find_findings(
-        [position[k] for k in flagged], scores, {position[k]: m for k, m in maps.items()},
-        analysis.case.geometry, pixel_level, voxel_ml,
-    ))
+    findings = result_findings(analysis.result, maps, analysis.case.geometry, threshold,
+                               analysis.case.stack.voxel_ml)
+    return PacsCase(Path(folder), analysis, region, threshold, case_review, tuple(findings))
 
 
 def model_volume_affine(loaded: LoadedCase) -> np.ndarray:
@@ -112,11 +99,9 @@ def model_volume_affine(loaded: LoadedCase) -> np.ndarray:
 def results_for_pacs(case: PacsCase, bundle: Bundle) -> list[Dataset]:
     """The SEG (if any region) and the SR of an analysed series, built from its own files."""
     stack = case.analysis.case.stack
-    voxel_ml = stack.pixel_mm**2 * stack.slice_mm / 1000.0
-    region_ml = {k: float(m.sum()) * voxel_ml for k, m in case.region.items()}
     summary = summarise(
-        case.analysis.result, case.case_review, region_ml, bundle.info.name, bundle.info.sha256,
-        case.findings,
+        case.analysis.result, case.case_review, case.findings, bundle.info.name,
+        bundle.info.sha256,
     )
     source = read_source(case.folder)
     return result_objects(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 
 from bvae_viewer.analysis.case import CaseResult
+from bvae_viewer.analysis.findings import pixel_level
 from bvae_viewer.analysis.maps import MapSet, SliceResult
 from bvae_viewer.analysis.model_info import ModelInfo
 from bvae_viewer.analysis.report_text import SliceNumbering
@@ -12,7 +13,7 @@ from bvae_viewer.analysis.triage import TriagePolicy
 from bvae_viewer.pipeline.analyze import CaseAnalysis
 from bvae_viewer.pipeline.case import LoadedCase
 from bvae_viewer.review.report_data import MapKeeper, RegionKeeper, ReportData, VolumeFacts
-from bvae_viewer.review.report_findings import case_findings, pixel_level
+from bvae_viewer.review.report_findings import case_findings
 from bvae_viewer.review.store import DecisionRecord
 
 

@@ -60,8 +60,7 @@ def orders(val: Signals, test: Signals, policy: TriagePolicy) -> dict[str, np.nd
     """Each candidate's priority per test slice (higher: to review first)."""
     t = policy.score_threshold
     sv, st = signals(val, t), signals(test, t)
-    review_now = (test["unc"] > policy.uncertainty_threshold) | policy.near_line_mask(
-        test["score"])
+    review_now = review_mask(test, policy)
     out = {
         "random": np.random.default_rng(0).random(test["err"].size),
         "mean total uncertainty": np.asarray(test["unc"], dtype=float),
@@ -123,7 +122,10 @@ def queue_error_model(val: Signals, policy: TriagePolicy) -> ErrorModel:
     return replace(model, review_cutoff=review_cutoff(model.probability(sv), budget))
 
 
+def review_mask(d: Signals, policy: TriagePolicy) -> np.ndarray:
+    """The slices today's policy sends to review (the band around the line, or uncertainty)."""
+    return (d["unc"] > policy.uncertainty_threshold) | policy.near_line_mask(d["score"])
+
+
 def review_share(d: Signals, policy: TriagePolicy) -> float:
-    """The share of slices today's policy sends to review (band or uncertainty)."""
-    review_now = (d["unc"] > policy.uncertainty_threshold) | policy.near_line_mask(d["score"])
-    return float(np.mean(review_now))
+    return float(np.mean(review_mask(d, policy)))
