@@ -13,12 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bvae_viewer.data.frontend.space import apply
 from bvae_viewer.data.preprocess import InPlaneGrid
-
-
-def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
-    points = np.atleast_2d(np.asarray(points, dtype=np.float64))
-    return points @ matrix[:3, :3].T + matrix[:3, 3]
 
 
 @dataclass(frozen=True)
@@ -53,11 +49,11 @@ class SliceGeometry:
 
     def pixel_mm(self, position: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """(N, 3) scanner RAS mm of grid pixels of one slice."""
-        return _apply(self.model_to_mm, self.model_voxels(position, rows, cols))
+        return apply(self.model_to_mm, self.model_voxels(position, rows, cols))
 
     def pixel_input_voxel(self, position: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """(N, 3) input voxel coordinates (fractional) of grid pixels of one slice."""
-        return _apply(self.model_to_input, self.model_voxels(position, rows, cols))
+        return apply(self.model_to_input, self.model_voxels(position, rows, cols))
 
     def input_slice(self, position: int) -> int:
         """The input's own axial slice number (0-based) through the centre of this slice:
