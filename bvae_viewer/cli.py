@@ -158,6 +158,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise UserError("--width must be at least 1.")
     if not 0.0 <= args.denoise < 1.0:
         raise UserError(f"--denoise must be a standard deviation in [0, 1), not {args.denoise}.")
+    if not 0.0 <= args.nll_power <= 1.0:
+        raise UserError(f"--nll-power must lie in [0, 1], not {args.nll_power}.")
     options = TrainOptions(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -169,6 +171,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         time_budget_s=args.time_budget,
         device=args.device,
         denoise_std=args.denoise,
+        nll_power=args.nll_power,
+        select_on=args.select_on,
     )
     command = "bvae-viewer " + shlex.join(sys.argv[1:])
     if args.method == BVAE:

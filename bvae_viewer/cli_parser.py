@@ -104,6 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="bvae: train to restore inputs corrupted with coarse noise of this standard "
         "deviation (Kascenas et al. 2022; 0.2 in the paper; default 0: off)",
     )
+    tr.add_argument(
+        "--nll-power", type=float, default=0.0, metavar="P",
+        help="bvae: weight each pixel's NLL by sigma^(2P), held constant (beta-NLL, Seitzer et "
+        "al. 2022): 0 is the plain NLL, 0.5 lets the mean keep learning where the variance "
+        "head grows, 1 gives the mean a plain squared error",
+    )
+    tr.add_argument(
+        "--select-on", choices=("loss", "skill"), default="loss",
+        help="bvae: keep the weights of the epoch with the best validation loss, or the best "
+        "validation reconstruction skill; fine-tuning keeps the starting weights unless an "
+        "epoch beats them",
+    )
     tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     tr.add_argument("--name", default=None, help="model name (default bvae-<config>)")
     tr.add_argument(

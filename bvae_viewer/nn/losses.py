@@ -33,15 +33,37 @@ def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tenso
     return 0.5 * (mu**2 + torch.exp(logvar) - 1.0 - logvar).sum(dim=1)
 
 
+def variance_weights(logvar: torch.Tensor, mask: torch.Tensor | None, power: float) -> torch.Tensor:
+    """beta-NLL weights (Seitzer et al. 2022): sigma^(2 power), held constant, mean 1 on brain.
+
+    Under the plain NLL the mean's gradient is the error over sigma^2, so wherever the variance
+    head grows the mean stops learning: fine-tuned on varied brains, the variance explained
+    the new anatomy while the mean's held-out skill fell below a flat image. Weighting each
+    pixel's NLL by sigma^(2 power) gives the mean an error gradient scaled by
+    sigma^(2 power - 2) (power 1: plain squared error); dividing by the brain's mean weight
+    keeps the loss on its usual scale, so beta * KL keeps its balance with it.
+    """
+    weights = torch.exp(power * logvar.detach())
+    brain = weights if mask is None else weights[mask]
+    return weights / brain.mean().clamp_min(1e-12)
+
+
 def vae_loss(
     out: VAEOutput,
     x: torch.Tensor,
     mask: torch.Tensor | None,
     beta: float,
     deterministic: bool = False,
+    nll_power: float = 0.0,
 ) -> LossTerms:
-    """Sum over pixels, mean over the batch; mask None means every pixel is brain."""
+    """Sum over pixels, mean over the batch; mask None means every pixel is brain.
+
+    ``nll_power`` > 0 weights the brain's NLL as beta-NLL does (``variance_weights``); the
+    validation loss keeps the plain NLL, the likelihood the model is judged by.
+    """
     per_pixel = gaussian_nll(x, out.mean, out.logvar)
+    if nll_power > 0:
+        per_pixel = per_pixel * variance_weights(out.logvar, mask, nll_power)
     if mask is not None:
         background = (x - out.mean) ** 2 / (2.0 * BACKGROUND_VARIANCE)
         per_pixel = torch.where(mask, per_pixel, background)

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
 from bvae_viewer.nn import distributed
@@ -25,7 +24,8 @@ from bvae_viewer.nn.checkpoint import load_checkpoint, restore_rng, rng_state, s
 from bvae_viewer.nn.config import ModelConfig
 from bvae_viewer.nn.denoise import coarse_noise
 from bvae_viewer.nn.losses import LossTerms, vae_loss
-from bvae_viewer.nn.network import BayesianVAE, VAEOutput, build_network
+from bvae_viewer.nn.network import BayesianVAE, build_network
+from bvae_viewer.nn.train_steps import augment, beta_at, indices, tensors, to_device, validate
 
 
 @dataclass
@@ -48,6 +48,10 @@ class TrainOptions:
     min_skill: float | None = None
     augment: bool = True  # random left-right flips and +-5 % intensity scaling
     denoise_std: float = 0.0  # > 0: restore inputs corrupted with coarse noise (nn.denoise)
+    nll_power: float = 0.0  # > 0: beta-NLL's weighting of the pixels (losses.variance_weights)
+    # Which validation number picks the weights kept: "loss" (NLL + beta KL) or "skill" (the
+    # mean's reconstruction skill, which the anomaly score leans on; see losses).
+    select_on: str = "loss"
     # Learning rate rises linearly over these first steps: Adam's first updates are
     # full-size in every weight at once, which threw the sigmoid mean into saturation.
     lr_warmup_steps: int = 200
@@ -69,81 +73,6 @@ class TrainingError(Exception):
     """Training cannot start or cannot go on."""
 
 
-def _tensors(images: np.ndarray, masks: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
-    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1)
-    # Without masks every non-zero pixel is brain: preprocessing zeroes the background.
-    m = x > 0 if masks is None else torch.from_numpy(np.asarray(masks, dtype=bool)).unsqueeze(1)
-    return x, m
-
-
-def _augment(
-    x: torch.Tensor, m: torch.Tensor, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    b = x.shape[0]
-    flip = (torch.rand(b, generator=generator) < 0.5).view(b, 1, 1, 1).to(x.device)
-    x = torch.where(flip, x.flip(-1), x)
-    m = torch.where(flip, m.flip(-1), m)
-    scale = (0.95 + 0.1 * torch.rand(b, generator=generator)).view(b, 1, 1, 1).to(x.device)
-    return (x * scale).clamp(0.0, 1.0), m
-
-
-def _beta(options: TrainOptions, epoch_progress: float) -> float:
-    if options.warmup_epochs <= 0:
-        return options.beta_max
-    return options.beta_max * min(1.0, epoch_progress / options.warmup_epochs)
-
-
-def _indices(n: int, ctx: distributed.DistContext, seed: int, epoch: int, shuffle: bool):
-    sampler = DistributedSampler(
-        range(n), num_replicas=ctx.world_size, rank=ctx.rank, shuffle=shuffle, seed=seed
-    )
-    sampler.set_epoch(epoch)
-    return torch.tensor(list(sampler), dtype=torch.long)
-
-
-def _to(t: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
-    t = t.to(device, non_blocking=True)
-    return t.contiguous(memory_format=torch.channels_last) if channels_last else t
-
-
-@torch.no_grad()
-def _validate(net, x, m, ctx, options: TrainOptions, config: ModelConfig) -> dict[str, float]:
-    """Loss at beta_max with the same latent noise every epoch, so epochs compare fairly."""
-    net.eval()
-    idx = _indices(len(x), ctx, options.seed, 0, shuffle=False)
-    generator = torch.Generator().manual_seed(options.seed + 7919)
-    sums = torch.zeros(3, dtype=torch.float64)
-    ratios = []  # per slice: squared error / that of a flat image at the slice's brain mean
-    for start in range(0, len(idx), options.batch_size):
-        batch = idx[start : start + options.batch_size]
-        xb = _to(x[batch], ctx.device, config.channels_last)
-        mb = m[batch].to(ctx.device)
-        mu, logvar_z = net.encoder(xb)
-        noise = torch.randn(mu.shape, generator=generator).to(ctx.device)
-        rec = net.decoder(net.sample_latent(mu, logvar_z, noise))
-        out = VAEOutput(rec.mean, rec.logvar, mu, logvar_z)
-        terms = vae_loss(out, xb, mb, options.beta_max, config.deterministic)
-        b = len(batch)
-        sums += torch.tensor([terms.total.item() * b, terms.kl.item() * b, b], dtype=torch.float64)
-        ratios.append(_error_ratios(xb.float(), rec.mean.float(), mb))
-    sums = distributed.all_sum(sums, ctx)
-    n = max(sums[2].item(), 1.0)
-    ratio = torch.cat(ratios) if ratios else torch.zeros(0)
-    ratio = ratio[torch.isfinite(ratio)]
-    skill = 1.0 - ratio.median().item() if len(ratio) else math.nan  # this rank's shard
-    return {"val_loss": sums[0].item() / n, "val_kl": sums[1].item() / n, "val_skill": skill}
-
-
-def _error_ratios(x: torch.Tensor, mean: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    """Per slice, brain squared error over the brain variance (the evaluation's skill)."""
-    m = m.float()
-    n = m.sum(dim=(1, 2, 3)).clamp_min(1.0)
-    centre = (x * m).sum(dim=(1, 2, 3), keepdim=True) / n.view(-1, 1, 1, 1)
-    flat = (((x - centre) ** 2) * m).sum(dim=(1, 2, 3))
-    error = (((x - mean) ** 2) * m).sum(dim=(1, 2, 3))
-    return (error / flat.where(flat > 0, torch.nan)).cpu()
-
-
 class _Trainer:
     """One training run; state lives here so the epoch loop reads as the recipe."""
 
@@ -158,7 +87,9 @@ class _Trainer:
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=options.lr)
         self.epoch = 0
         self.steps = 0  # optimiser steps taken, for the learning-rate warm-up
-        self.best_val = math.inf
+        self.best_val = math.inf  # the selection value (selection_value) of the kept weights
+        self.best_epoch = 0  # 0: the starting weights (random, or fine-tuning's)
+        self.start_stats: dict[str, float] | None = None  # fine-tuning's bar (measure_start)
         self.best_weights = copy.deepcopy(self.net.state_dict())
         self.bad_epochs = 0
         self.history: list[dict[str, Any]] = []
@@ -168,6 +99,12 @@ class _Trainer:
         """Fine-tuning: trained weights, a fresh optimiser; the best so far is unknown."""
         self.net.load_state_dict({k: v.float() for k, v in state.items()})
         self.best_weights = copy.deepcopy(self.net.state_dict())
+
+    def measure_start(self, vx, vm) -> None:
+        """Fine-tuning: the starting weights are the bar, so a run that only gets worse on
+        validation hands them back unchanged instead of its least bad epoch."""
+        self.start_stats = validate(self.net, vx, vm, self.ctx, self.options, self.config)
+        self.best_val = self.selection_value(self.start_stats)
 
     def resume(self) -> bool:
         state = load_checkpoint(self.out_dir)
@@ -182,6 +119,8 @@ class _Trainer:
         self.epoch = int(state["epoch"])
         self.steps = int(state.get("steps", 0))
         self.best_val = float(state["best_val"])
+        self.best_epoch = int(state.get("best_epoch", 0))
+        self.start_stats = state.get("start_stats")
         self.best_weights = state["best_model"]
         self.bad_epochs = int(state["bad_epochs"])
         self.history = list(state["history"])
@@ -205,6 +144,8 @@ class _Trainer:
                     "epoch": self.epoch,
                     "steps": self.steps,
                     "best_val": self.best_val,
+                    "best_epoch": self.best_epoch,
+                    "start_stats": self.start_stats,
                     "best_model": self.best_weights,
                     "bad_epochs": self.bad_epochs,
                     "history": self.history,
@@ -222,6 +163,13 @@ class _Trainer:
             return "time budget"
         return "max steps" if max_steps is not None and self.steps >= max_steps else None
 
+    def selection_value(self, stats: dict[str, float]) -> float:
+        """Lower is better: the validation loss, or minus the skill (NaN never wins)."""
+        if self.options.select_on == "skill":
+            skill = stats["val_skill"]
+            return -skill if math.isfinite(skill) else math.inf
+        return stats["val_loss"]
+
     def counts_for_patience(self, stats: dict[str, float]) -> bool:
         """After warm-up, and (with ``min_skill``) once every rank's shard reconstructs."""
         if self.epoch <= self.options.warmup_epochs:
@@ -233,7 +181,9 @@ class _Trainer:
     def step(self, xb, mb, beta, inputs=None) -> LossTerms | None:
         """One update; ``inputs`` (a corrupted xb) is what the network sees, if given."""
         out = self.model(xb if inputs is None else inputs)
-        terms = vae_loss(out, xb, mb, beta, self.config.deterministic)
+        terms = vae_loss(
+            out, xb, mb, beta, self.config.deterministic, nll_power=self.options.nll_power
+        )
         self.optimizer.zero_grad(set_to_none=True)
         bad = not bool(torch.isfinite(terms.total))
         if self.ctx.enabled:
@@ -254,7 +204,7 @@ class _Trainer:
         """One pass over this rank's shard; returns the epoch means and the cap it hit, if any."""
         opts, ctx = self.options, self.ctx
         self.net.train()
-        idx = _indices(len(x), ctx, opts.seed, self.epoch, shuffle=True)
+        idx = indices(len(x), ctx, opts.seed, self.epoch, shuffle=True)
         steps = max(1, math.ceil(len(idx) / opts.batch_size))
         generator = torch.Generator().manual_seed(opts.seed * 100_003 + self.epoch * 101 + ctx.rank)
         sums, n, skipped, capped = np.zeros(3), 0, 0, None
@@ -266,14 +216,17 @@ class _Trainer:
             batch = idx[s * opts.batch_size : (s + 1) * opts.batch_size]
             xb, mb = x[batch], m[batch]
             if opts.augment:
-                xb, mb = _augment(xb, mb, generator)
-            beta = _beta(opts, self.epoch + s / steps)
+                xb, mb = augment(xb, mb, generator)
+            beta = beta_at(opts, self.epoch + s / steps)
             noisy = None
             if opts.denoise_std > 0:
-                noisy = _to(coarse_noise(xb, mb, opts.denoise_std, generator), ctx.device,
-                            self.config.channels_last)
+                noisy = to_device(
+                    coarse_noise(xb, mb, opts.denoise_std, generator),
+                    ctx.device,
+                    self.config.channels_last,
+                )
             terms = self.step(
-                _to(xb, ctx.device, self.config.channels_last), mb.to(ctx.device), beta, noisy
+                to_device(xb, ctx.device, self.config.channels_last), mb.to(ctx.device), beta, noisy
             )
             if terms is None:
                 skipped += 1
@@ -302,11 +255,12 @@ class _Trainer:
         while self.epoch < opts.epochs:
             t0 = time.perf_counter()
             stats, capped = self.train_epoch(x, m)
-            stats |= _validate(self.net, vx, vm, self.ctx, opts, self.config)
+            stats |= validate(self.net, vx, vm, self.ctx, opts, self.config)
             self.epoch += 1
-            improved = stats["val_loss"] < self.best_val
+            improved = self.selection_value(stats) < self.best_val
             if improved:
-                self.best_val = stats["val_loss"]
+                self.best_val = self.selection_value(stats)
+                self.best_epoch = self.epoch
                 self.best_weights = copy.deepcopy(self.net.state_dict())
                 self.bad_epochs = 0
             elif self.counts_for_patience(stats):
@@ -317,14 +271,22 @@ class _Trainer:
             if self.progress:
                 tqdm.write(
                     f"epoch {self.epoch}: loss {stats['train_loss']:.1f} "
-                    f"kl {stats['train_kl']:.1f} val {stats['val_loss']:.1f}"
-                    + (" *" if improved else "")
+                    f"kl {stats['train_kl']:.1f} val {stats['val_loss']:.1f} "
+                    f"skill {stats['val_skill']:.3f}" + (" *" if improved else "")
                 )
             if capped:
                 return capped
             if self.bad_epochs >= opts.patience:
                 return "early stopping"
         return "epochs"
+
+    def best_val_loss(self) -> float:
+        """The validation loss of the kept weights, whatever picked them."""
+        if not self.best_epoch:
+            return self.start_stats["val_loss"] if self.start_stats else self.best_val
+        if self.options.select_on == "loss":
+            return self.best_val
+        return float(self.history[self.best_epoch - 1]["val_loss"])
 
     def best_network(self) -> BayesianVAE:
         net = build_network(self.config)
@@ -373,11 +335,19 @@ def train_model(
             notes.append(
                 f"resumed after epoch {trainer.epoch}" if trainer.resume() else "no checkpoint"
             )
-        x, m = _tensors(train_images, train_masks)
-        vx, vm = _tensors(val_images, val_masks)
+        x, m = tensors(train_images, train_masks)
+        vx, vm = tensors(val_images, val_masks)
+        if initial_state is not None and trainer.epoch == 0:
+            trainer.measure_start(vx, vm)
+            notes.append(
+                f"starting weights: validation loss {trainer.start_stats['val_loss']:.1f}, "
+                f"skill {trainer.start_stats['val_skill']:.3f}"
+            )
         stopped = trainer.run(x, m, vx, vm)
+        if initial_state is not None and trainer.best_epoch == 0:
+            notes.append("no epoch beat the starting weights: they are returned unchanged")
         return TrainResult(
-            best_val_loss=trainer.best_val,
+            best_val_loss=trainer.best_val_loss(),
             epochs_run=trainer.epoch,
             history=trainer.history,
             wall_seconds=time.perf_counter() - trainer.start,

@@ -233,6 +233,7 @@ def train_bundle(
         "epochs_run": result.epochs_run,
         "best_val_loss": result.best_val_loss,
         "history": result.history,
+        "notes": result.notes,
     }
     return calibrate_and_save(
         result.best_state, config, BVAE, name, val_cases, split, options.device, out_dir,
