@@ -15,6 +15,7 @@ from pydicom.dataset import Dataset
 
 from bvae_viewer.analysis.findings import Finding, pixel_level, result_findings
 from bvae_viewer.analysis.maps import MapSet
+from bvae_viewer.analysis.report_text import SliceNumbering
 from bvae_viewer.analysis.triage import Decision
 from bvae_viewer.pacs.objects import read_source, result_objects
 from bvae_viewer.pacs.region import flagged_region
@@ -99,8 +100,9 @@ def model_volume_affine(loaded: LoadedCase) -> np.ndarray:
 def results_for_pacs(case: PacsCase, bundle: Bundle) -> list[Dataset]:
     """The SEG (if any region) and the SR of an analysed series, built from its own files."""
     stack = case.analysis.case.stack
+    numbering = SliceNumbering.from_geometry(case.analysis.case.geometry, len(stack))
     summary = summarise(
-        case.analysis.result, case.case_review, case.findings, bundle.info.name,
+        case.analysis.result, case.case_review, case.findings, numbering, bundle.info.name,
         bundle.info.sha256,
     )
     source = read_source(case.folder)
