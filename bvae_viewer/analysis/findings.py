@@ -59,10 +59,12 @@ class Finding:
         """One line: 'Finding 1: right, slices 61-78, 32 x 28 x 34 mm, peak 12.3 at 70'."""
         a, b = self.input_slices
         where = f"slice {a + 1}" if a == b else f"slices {a + 1}-{b + 1}"
-        size = " x ".join(f"{v:.0f}" for v in self.extent_mm)
+        # Flagged slices whose maps hold no pixel above the level have no region to measure:
+        # "0 x 0 x 0 mm" would read as a measured speck.
+        size = (" x ".join(f"{v:.0f}" for v in self.extent_mm) + " mm" if any(self.extent_mm)
+                else "no region above the map's level")
         side = f"{self.side}, " if self.side else ""
-        return (f"Finding {self.number}: {side}{where}, {size} mm, "
-                f"peak score {self.peak_score:.3g}")
+        return f"Finding {self.number}: {side}{where}, {size}, peak score {self.peak_score:.3g}"
 
 
 def runs_of(flagged: Sequence[int], max_gap: int = 1) -> list[list[int]]:

@@ -49,7 +49,8 @@ class MaskOutline:
 
     def __init__(self, panel, doc, state) -> None:
         self.doc = doc
-        self.curve = pg.IsocurveItem(level=0.5, pen=OUTLINE_PEN)
+        # Row-major like the panel's image, whatever pyqtgraph's global option says.
+        self.curve = pg.IsocurveItem(level=0.5, pen=OUTLINE_PEN, axisOrder="row-major")
         # A child of the image: it follows zoom, pan and the radiological flip.
         self.curve.setParentItem(panel.image_item)
         self.curve.setZValue(6)

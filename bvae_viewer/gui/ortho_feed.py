@@ -1,5 +1,7 @@
 """What the three orthogonal views show, from the CaseDocument: the input's stack and the
-chosen map as volumes (slices not analysed yet stay blank), at the model's levels.
+chosen map as volumes (slices not analysed yet stay blank), at the model's levels. When the
+clinical front end ran, the views show the input as acquired (its own slices, skull and
+all) and the map sampled onto them (analysis.acquired_view), not the model's resampled grid.
 
 A view of the document (like SliceDisplay): it writes only the views, never ViewState.
 """
@@ -13,6 +15,7 @@ from PySide6.QtCore import QObject, QTimer
 
 from bvae_viewer.analysis.display import Panel, map_levels, panel_image, panel_levels, panels
 from bvae_viewer.analysis.model_info import ModelInfo
+from bvae_viewer.gui.acquired_plane import AcquiredPlane
 from bvae_viewer.gui.case_document import CaseDocument
 from bvae_viewer.gui.ortho_views import OrthoViews
 from bvae_viewer.gui.panels_grid import colormap
@@ -34,6 +37,7 @@ class OrthoFeed(QObject):
         self.map_key = DEFAULT_MAP
         self.map_volume: np.ndarray | None = None
         self.image_title = self._panel("original").title
+        self.acquired = False  # the views show the input as acquired (the front end ran)
         self._redraw = QTimer(self, singleShot=True, interval=STREAM_REFRESH_MS)
         self._redraw.timeout.connect(self._redraw_maps)
         doc.case_loaded.connect(self._case_loaded)
@@ -57,10 +61,20 @@ class OrthoFeed(QObject):
         ratio = stack.slice_mm / stack.pixel_mm if stack.pixel_mm > 0 else 1.0
         geometry = case.geometry
         self.map_volume = np.full(stack.images.shape, np.nan, dtype=np.float32)
+        acquired = case.acquired_view()
+        self.acquired = acquired is not None
+        self._name_maps()
         for name in PLANES:
             plane = Plane(name, n, size, ratio)
-            self.views.image_views[name].set_volume(stack.images, plane, geometry)
-            self.views.map_views[name].set_volume(self.map_volume, plane, geometry)
+            if acquired is None:
+                self.views.image_views[name].set_volume(stack.images, plane, geometry)
+                self.views.map_views[name].set_volume(self.map_volume, plane, geometry)
+                continue
+            own = Plane(name, acquired.n, acquired.size, acquired.slice_ratio)
+            image = AcquiredPlane(own, acquired, n, size)
+            sampled = AcquiredPlane(own, acquired, n, size, samples_stack=True)
+            self.views.image_views[name].set_volume(acquired.images, image, geometry)
+            self.views.map_views[name].set_volume(self.map_volume, sampled, geometry)
 
     def _slice_added(self, position: int) -> None:
         if self._fill(position) and not self._redraw.isActive():
@@ -108,7 +122,7 @@ class OrthoFeed(QObject):
     def _name_maps(self) -> None:
         choices = [(p.key, p.title) for p in self.spec[1:]]
         self.views.set_map_choices(choices, self.map_key)
-        self.views.set_titles(self.image_title, self._panel(self.map_key).title)
+        self.views.set_titles(self.image_title, self._panel(self.map_key).title, self.acquired)
 
     def _style_maps(self) -> None:
         panel = self._panel(self.map_key)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBox
 
 from bvae_viewer.analysis.geometry import SliceGeometry
 from bvae_viewer.gui import strings
+from bvae_viewer.gui.acquired_plane import AcquiredPlane
 from bvae_viewer.gui.map_panel import LABEL_COLOUR, TITLE_COLOUR
 from bvae_viewer.gui.planes import PLANES, Plane
 from bvae_viewer.gui.ruler import RulerOverlay, through_point
@@ -34,6 +35,16 @@ EDGES = {
     "coronal": ("L", "R", "S", "I"),
     "sagittal": ("A", "P", "S", "I"),
 }
+
+
+ViewPlane = Plane | AcquiredPlane
+
+
+def _section(plane: ViewPlane, through) -> int:
+    """The index of the section through a stack point (the view redraws when it changes)."""
+    if isinstance(plane, AcquiredPlane):
+        return plane.section(through)
+    return plane.clamp(through)[plane.fixed_axis]
 
 
 class OrthoView(pg.GraphicsLayoutWidget):
@@ -58,7 +69,7 @@ class OrthoView(pg.GraphicsLayoutWidget):
         self._labels = edge_labels(self.view, LABEL_COLOUR, 10)
         self.view.sigResized.connect(self._place_labels)
         self.ruler = RulerOverlay(self.plot, self.view, state, plane)
-        self.plane: Plane | None = None
+        self.plane: ViewPlane | None = None
         self.volume: np.ndarray | None = None
         self._section: int | None = None  # the index of the section on screen
         self.set_title(plane)
@@ -92,9 +103,10 @@ class OrthoView(pg.GraphicsLayoutWidget):
         self.image_item.setLevels(levels)
 
     def set_volume(
-        self, volume: np.ndarray | None, plane: Plane | None, geometry: SliceGeometry | None
+        self, volume: np.ndarray | None, plane: ViewPlane | None, geometry: SliceGeometry | None
     ) -> None:
-        """The (N, S, S) volume this view cuts (None: nothing), its plane and mm geometry."""
+        """The (N, S, S) volume this view cuts (None: nothing), its plane and mm geometry:
+        a Plane of the model's stack, or an AcquiredPlane of the input as acquired."""
         refit = plane != self.plane
         self.volume, self.plane = volume, plane
         self.ruler.set_plane(plane, geometry)
@@ -111,7 +123,7 @@ class OrthoView(pg.GraphicsLayoutWidget):
             self._show_cross(None)
             return
         through = through_point(self.state, plane.size)
-        section = plane.clamp(through)[plane.fixed_axis]
+        section = _section(plane, through)
         if force or section != self._section:
             self._section = section
             self.image_item.setImage(plane.image(self.volume, through), autoLevels=False)
@@ -155,7 +167,11 @@ class OrthoView(pg.GraphicsLayoutWidget):
         plane = self.plane
         if plane is None:
             return
-        p, r, c = plane.clamp(through_point(self.state, plane.size))
+        through = through_point(self.state, plane.size)
+        if isinstance(plane, AcquiredPlane):  # the scan's own sections, however thick
+            self.state.set_cursor(*plane.stepped(through, steps))
+            return
+        p, r, c = plane.clamp(through)
         if self.name == "axial":
             self.state.step_slice(steps)
         elif self.name == "coronal":
@@ -221,8 +237,11 @@ class OrthoViews(QWidget):
             self.map_combo.addItem(title, key)
         self.map_combo.setCurrentIndex(max(0, self.map_combo.findData(current)))
 
-    def set_titles(self, image_title: str, map_title: str) -> None:
+    def set_titles(self, image_title: str, map_title: str, acquired: bool = False) -> None:
+        """Titles of the rows; ``acquired``: the views show the input's own grid."""
         for plane in PLANES:
             name = strings.ORTHO_PLANES[plane]
+            if acquired:
+                name = strings.ORTHO_ACQUIRED.format(plane=name)
             self.image_views[plane].set_title(f"{image_title}: {name}")
             self.map_views[plane].set_title(f"{map_title}: {name}")

@@ -96,6 +96,7 @@ ACT_THREE_VIEWS = "&Three views: axial, coronal, sagittal (else the six maps)"
 ACT_RULER = "R&uler: drag to measure in mm"
 ORTHO_MAP_LABEL = "Lower row shows:"
 ORTHO_PLANES = {"axial": "axial", "coronal": "coronal", "sagittal": "sagittal"}
+ORTHO_ACQUIRED = "{plane}, as acquired"  # the views show the scan's own grid (front end ran)
 READOUT_NONE = "Click a view for the position in mm and the values there."
 READOUT_INPUT_SLICE = "Input slice"
 READOUT_POSITION = "Scanner"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bvae_viewer.analysis.acquired_view import AcquiredView, acquired_view
 from bvae_viewer.analysis.geometry import SliceGeometry, identity_geometry
 from bvae_viewer.data.frontend import PreparedInput, prepare_input
 from bvae_viewer.data.preprocess import SliceStack, preprocess_volume
@@ -52,6 +53,15 @@ class LoadedCase:
         t = self.prepared.transform
         return SliceGeometry(self.stack.grid, np.asarray(self.stack.slice_index),
                              t.model_to_input, t.input_affine, tuple(t.input_shape), size)
+
+    def acquired_view(self) -> AcquiredView | None:
+        """The input as acquired (its own slices, skull and all) when the model saw it on
+        another grid (the front end ran); None when the model's stack is the input's."""
+        prepared = self.prepared
+        if prepared is None or not prepared.ran or len(self.stack) == 0:
+            return None
+        volume = prepared.input_volume
+        return acquired_view(volume.data, volume.spacing, prepared.input_mask, self.geometry)
 
     @property
     def notes(self) -> tuple[str, ...]:

@@ -54,7 +54,7 @@ def report_data(
     reviewer's decisions if there are any."""
     findings, key_images = case_findings(
         case.stack, case.geometry, result, regions if regions is not None else maps,
-        pixel_level(map_levels),
+        pixel_level(map_levels), acquired=case.acquired_view(),
     )
     return ReportData(
         case_label=case.source.name,  # reports remove identifiers from it

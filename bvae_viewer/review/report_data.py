@@ -45,11 +45,14 @@ class VolumeFacts:
 
 @dataclass(frozen=True)
 class KeyImage:
-    """A finding's peak slice as the model saw it, with the finding's region on it."""
+    """A finding's peak slice, with the finding's region on it: as the model saw it, or
+    (``acquired_slice`` set) the input's own slice through the region, as acquired."""
 
     position: int
     image: np.ndarray  # (S, S) in [0, 1], display orientation (col 0: the patient's left)
     region: np.ndarray  # (S, S) bool
+    acquired_slice: int | None = None  # the input's axial slice (0-based) the image is
+    acquired_z_mm: float = math.nan  # scanner z of that slice's centre
 
 
 @dataclass(frozen=True)

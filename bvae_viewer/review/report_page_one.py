@@ -28,7 +28,7 @@ from bvae_viewer.review.report_markup import (
 from bvae_viewer.review.report_names import case_name
 
 MAX_KEY_IMAGES = 4  # one row across the page
-KEY_PX = 170
+KEY_PX = 130  # four across an A4 page with their R/L letters
 _IDENTITY_LABELS = {
     "patient_name": "Patient name",
     "patient_id": "Patient ID",
@@ -114,18 +114,24 @@ def _key_images(data: ReportData, text: Text) -> str:
         if key is None:
             continue
         png = data_uri(key_image_png(key.image, key.region, data.radiological))
+        if key.acquired_slice is None:
+            z = fmt(numbers.mm(key.position), 4)
+            where = f"slice {numbers.number(key.position)} (z {z} mm)"
+        else:
+            where = f"slice {key.acquired_slice + 1} (z {fmt(key.acquired_z_mm, 4)} mm)"
         cells.append(
             f"<td align='center' valign='top'>{_marked(png, size, data.radiological)}"
-            f"<span class='caption'>Finding {f.number}: slice {numbers.number(key.position)} "
-            f"(z {fmt(numbers.mm(key.position), 4)} mm), its peak</span></td>"
+            f"<span class='caption'>Finding {f.number}: {where}, its peak</span></td>"
         )
     if not cells:
         return ""
     more = len(data.findings) - len(cells)
     note = f" Key images of the first {len(cells)} findings." if more > 0 else ""
+    acquired = any(k.acquired_slice is not None for k in data.key_images.values())
+    seen = "as acquired" if acquired else "as the model saw it"
     return (
         f"<table cellspacing='4' cellpadding='0'><tr>{''.join(cells)}</tr></table>"
-        f"<p class='caption'>Key images: the input slice as the model saw it, the finding's "
+        f"<p class='caption'>Key images: the input slice {seen}, the finding's "
         f"region outlined in red; {orientation_sentence(data.radiological)}.{note}</p>"
     )
 

@@ -20,7 +20,14 @@ def test_outline_follows_the_slice_and_toggles(qtbot, window, volume_path):
     index = window.state.slice
     assert window.doc.case.stack.masks[index].any()
     assert outline.curve.data is not None
-    assert np.array_equal(outline.curve.data > 0.5, window.doc.case.stack.masks[index])
+    mask = window.doc.case.stack.masks[index]
+    assert np.array_equal(outline.curve.data > 0.5, mask)
+    # Drawn around the brain as the image shows it: x along columns, y along rows.
+    outline.curve.generatePath()
+    box = outline.curve.path.boundingRect()
+    rows, cols = np.nonzero(mask)
+    assert (box.left(), box.right()) == (cols.min(), cols.max() + 1)
+    assert (box.top(), box.bottom()) == (rows.min(), rows.max() + 1)
     assert outline.visible
     action = window.controls.actions["mask_outline"]
     assert action.text() == strings.ACT_MASK_OUTLINE and action.shortcut().toString() == "M"
