@@ -28,8 +28,7 @@ class AcquiredView:
     """The input's display stack and the affine to the model's stack.
 
     ``images``: (K, S, S) float32, the input's axial slices display-oriented, padded to
-    square and scaled so that its brain's bright end is about 1 (the views share one
-    window/level with the model's stack); ``to_stack``: 4x4, acquired (position, row, col)
+    square, in the model stack's intensity units (the views share one window/level); ``to_stack``: 4x4, acquired (position, row, col)
     -> the model stack's (position, row, col); ``slice_ratio``: the input's slice spacing
     over its pixel spacing (view units per slice, the true aspect).
     """
@@ -78,8 +77,13 @@ def acquired_view(
     spacing: tuple[float, float, float],
     input_mask: np.ndarray | None,
     geometry: SliceGeometry,
+    intensity_scale: float | None = None,
 ) -> AcquiredView:
-    """The input volume (RAS voxel order, as the loader gives it) as a display stack."""
+    """The input volume (RAS voxel order, as the loader gives it) as a display stack.
+
+    ``intensity_scale``: the raw intensity the model's stack shows as 1 (SliceStack's), so
+    both grids share one window/level; without it, the brain's bright end is 1.
+    """
     stack = to_display_stack(np.asarray(input_data, dtype=np.float32))  # (Z, Y, X)
     z, rows, cols = stack.shape
     size = max(rows, cols)
@@ -87,7 +91,10 @@ def acquired_view(
     low = float(np.min(stack)) if stack.size else 0.0
     square = np.full((z, size, size), low, dtype=np.float32)
     square[:, pad_r : pad_r + rows, pad_c : pad_c + cols] = stack
-    square = (square - low) / _bright_end(input_data, input_mask, low)
+    if intensity_scale is not None and intensity_scale > 0:
+        square = np.maximum(square, 0.0) / float(intensity_scale)
+    else:
+        square = (square - low) / _bright_end(input_data, input_mask, low)
     own = InPlaneGrid(-float(pad_r), 1.0, -float(pad_c), 1.0, (rows, cols))
     input_to_model = np.linalg.inv(geometry.model_to_input)
     to_stack = _stack_of_model_voxel(geometry) @ input_to_model @ _voxel_of(own)

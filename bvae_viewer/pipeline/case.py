@@ -61,7 +61,10 @@ class LoadedCase:
         if prepared is None or not prepared.ran or len(self.stack) == 0:
             return None
         volume = prepared.input_volume
-        return acquired_view(volume.data, volume.spacing, prepared.input_mask, self.geometry)
+        return acquired_view(
+            volume.data, volume.spacing, prepared.input_mask, self.geometry,
+            self.stack.intensity_scale,
+        )  # fmt: skip
 
     @property
     def notes(self) -> tuple[str, ...]:
