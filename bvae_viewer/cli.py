@@ -15,7 +15,9 @@ from bvae_viewer import __version__
 from bvae_viewer.analysis.methods import BVAE, PROB_UNET, REVERSE_DISTILLATION
 from bvae_viewer.cli_parser import SUBCOMMANDS, build_parser
 from bvae_viewer.deferral_cli import run_deferral_study
+from bvae_viewer.ood_cli import run_ood_study
 from bvae_viewer.pacs_cli import run_pacs  # light at import: its work imports lazily
+from bvae_viewer.robustness_cli import robustness_factors, run_robustness_suite
 
 EXIT_BAD_INPUT = 2
 
@@ -209,52 +211,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _robustness_factors(args: argparse.Namespace) -> tuple[str, ...] | None:
-    """The suite's factors, checked before anything runs (None: all of them)."""
-    from bvae_viewer.analysis.evaluation.robustness import plans_for
-
-    names = None
-    if args.robustness_factors is not None:
-        names = tuple(n.strip() for n in args.robustness_factors.split(",") if n.strip())
-    try:
-        plans_for(names)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    if args.robustness_subjects < 1:
-        raise UserError("--robustness-subjects must be at least 1.")
-    return names
-
-
-def _robustness(args: argparse.Namespace) -> int:
-    """`evaluate --robustness` (and the full preset): the suite on the given model."""
-    from bvae_viewer.nn.bundle import load_bundle
-    from bvae_viewer.nn.device import choose_device
-    from bvae_viewer.nn.robustness import run_robustness
-
-    names = _robustness_factors(args)
-    bundle = load_bundle(_model_dir(args.model), device=choose_device(args.device))
-    payload = run_robustness(
-        bundle, args.out, normals=args.robustness_subjects,
-        tumours=max(1, args.robustness_subjects // 2), factor_names=names, seed=args.seed,
-        device=args.device, cache_dir=args.robustness_cache,
-        command="bvae-viewer " + shlex.join(sys.argv[1:]),
-    )
-    print(f"robustness: {payload['n_cases']} cases in {payload['seconds']:.0f} s; goal met per "
-          f"factor {payload['goal_met']} -> {args.out}/robustness.md")
-    return 0
-
-
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.deferral_test:  # the review-order study (deferral_cli.py)
         return run_deferral_study(args, _model_dir(args.model))
-    _robustness_factors(args)  # a typo is answered before a long evaluation
+    if args.ood_test:  # ensemble disagreement against today's checks (ood_cli.py)
+        return run_ood_study(args, _model_dir(args.model))
+    robustness_factors(args)  # a typo is answered before a long evaluation
     if args.data is None:
         if not args.robustness:
             raise UserError("evaluate needs --data (or --robustness, which makes its own).")
-        return _robustness(args)
+        return run_robustness_suite(args, _model_dir(args.model))
     code = _evaluate_data(args)
     if code == 0 and (args.robustness or args.preset == "full"):
-        code = _robustness(args)
+        code = run_robustness_suite(args, _model_dir(args.model))
     return code
 
 
@@ -333,6 +302,8 @@ _USER_ERRORS = {
     "bvae_viewer.data.synth.anatomy": ("SynthError",),
     "bvae_viewer.analysis.model_info": ("ModelInfoError",),
     "bvae_viewer.analysis.deferral": ("DeferralError",),
+    "bvae_viewer.ood_cli": ("OodStudyError",),
+    "bvae_viewer.robustness_cli": ("RobustnessInputError",),
     "bvae_viewer.analysis.evaluation.store": ("ResumeError",),
     "bvae_viewer.review.store": ("ReviewStoreError",),
     "bvae_viewer.review.report_path": ("ReportError",),

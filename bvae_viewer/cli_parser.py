@@ -176,6 +176,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="latent samples K per slice (the shipped model's 5)")
     ev.add_argument("--deferral-boot", type=int, default=1000,
                     help="subject-bootstrap replicates of its intervals")
+    ev.add_argument(
+        "--ood-test", type=Path, nargs="+", default=None, metavar="INPUT",
+        help="instead: how well ensemble disagreement and today's checks tell these inputs "
+        "(files or DICOM folders unlike the training data) from the held-out subjects in "
+        "--data",
+    )
+    ev.add_argument("--ood-cases", type=int, default=12,
+                    help="held-out subjects of --data the OOD study reads")
+    ev.add_argument("--members", type=int, default=1,
+                    help="with --ood-test: ensemble members the engine pools (model.json's)")
     ev.add_argument("--store-error-model", action="store_true",
                     help="with --deferral-test: write the queue's calibrated error "
                     "probability (fitted on --data) into the model folder's model.json")

@@ -28,8 +28,9 @@ class AcquiredView:
     """The input's display stack and the affine to the model's stack.
 
     ``images``: (K, S, S) float32, the input's axial slices display-oriented, padded to
-    square, in the model stack's intensity units (the views share one window/level); ``to_stack``: 4x4, acquired (position, row, col)
-    -> the model stack's (position, row, col); ``slice_ratio``: the input's slice spacing
+    square, in the model stack's intensity units (the views share one window/level);
+    ``to_stack``: 4x4, acquired (position, row, col) -> the model stack's (position, row,
+    col); ``slice_ratio``: the input's slice spacing
     over its pixel spacing (view units per slice, the true aspect).
     """
 
