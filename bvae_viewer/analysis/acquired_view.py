@@ -23,7 +23,7 @@ from bvae_viewer.data.preprocess import InPlaneGrid, to_display_stack
 Point = tuple[float, float, float]  # (position, row, col) of a display stack
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
 class AcquiredView:
     """The input's display stack and the affine to the model's stack.
 

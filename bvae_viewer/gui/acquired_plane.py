@@ -19,7 +19,7 @@ from bvae_viewer.analysis.acquired_view import AcquiredView
 from bvae_viewer.gui.planes import Plane, Point
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
 class AcquiredPlane:
     """``n``/``size``: the model stack's (points are clamped to it); ``shown``: the acquired
     stack's own plane (extent, sections, view units)."""

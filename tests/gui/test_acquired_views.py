@@ -76,3 +76,9 @@ def test_three_views_show_the_scan_as_acquired_and_share_the_cursor(qtbot, windo
     # The wheel walks the acquired slices: one step, one 5 mm slice up.
     axial.view.slice_step.emit(1)
     assert axial.plane.section(st.cursor) == 21
+
+    # Another prepared case replaces the planes (they hold arrays: compared by identity).
+    again = path.with_name("head_again.nii.gz")
+    again.write_bytes(path.read_bytes())
+    open_and_wait(qtbot, window, again)
+    assert isinstance(axial.plane, AcquiredPlane) and axial.plane is not plane
