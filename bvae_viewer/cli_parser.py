@@ -179,8 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--ood-test", type=Path, nargs="+", default=None, metavar="INPUT",
         help="instead: how well ensemble disagreement and today's checks tell these inputs "
-        "(files or DICOM folders unlike the training data) from the held-out subjects in "
-        "--data",
+        "(files or DICOM folders unlike the training data; name_1, name_2 are one kind) "
+        "from the held-out subjects in --data",
     )
     ev.add_argument("--ood-cases", type=int, default=12,
                     help="held-out subjects of --data the OOD study reads")

@@ -19,11 +19,13 @@ class OodStudyError(ValueError):
 
 
 def _kind(path: Path) -> str:
-    """The kind of an out-of-distribution input: its name without extensions."""
+    """The kind of an out-of-distribution input: its name without extensions and without a
+    trailing number, so noise_1.nii and noise_2.nii are two inputs of one kind."""
     name = path.name
     for suffix in (".gz", ".nii", ".mha", ".nrrd"):
         name = name.removesuffix(suffix)
-    return name
+    stem, _, number = name.rpartition("_")
+    return stem if stem and number.isdigit() else name
 
 
 def run_ood_study(args: argparse.Namespace, model_dir: Path) -> int:

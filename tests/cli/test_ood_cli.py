@@ -46,3 +46,13 @@ def test_the_table_through_an_ensemble(tmp_path, capsys):
                        tmp_path / "x", "--model", model, "--members", "3", "--device", "cpu")
     assert "2 ensemble member" in assert_one_clear_line(too_many)
     assert not (tmp_path / "x").exists()
+
+
+def test_inputs_numbered_alike_are_one_kind():
+    from pathlib import Path
+
+    from bvae_viewer.ood_cli import _kind
+
+    assert _kind(Path("noise_5pct_1.nii")) == _kind(Path("noise_5pct_2.nii.gz")) == "noise_5pct"
+    assert _kind(Path("inverted_contrast.nii.gz")) == "inverted_contrast"
+    assert _kind(Path("pd_series")) == "pd_series"  # a DICOM folder
