@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 from dataclasses import replace
@@ -17,6 +16,7 @@ from pathlib import Path
 def run_deferral_study(args: argparse.Namespace, model_dir: Path) -> int:
     from bvae_viewer.analysis.deferral import DeferralError
     from bvae_viewer.analysis.evaluation import deferral_study as study
+    from bvae_viewer.analysis.evaluation.store import write_atomic
     from bvae_viewer.analysis.model_info import write_model_info
     from bvae_viewer.analysis.triage import TriagePolicy
     from bvae_viewer.nn.bundle import load_bundle
@@ -48,8 +48,8 @@ def run_deferral_study(args: argparse.Namespace, model_dir: Path) -> int:
         "val_slices": int(val["err"].size), "test_slices": int(test["err"].size),
         "test_error_rate": float(test["err"].mean()), "rows": rows,
     }
-    _write(args.out / "deferral.json", json.dumps(payload, indent=1) + "\n")
-    _write(args.out / "deferral.md", study.markdown(rows) + "\n")
+    write_atomic(args.out / "deferral.json", json.dumps(payload, indent=1) + "\n")
+    write_atomic(args.out / "deferral.md", study.markdown(rows) + "\n")
     print(study.markdown(rows))
     if args.store_error_model:
         model = study.queue_error_model(val, policy).to_dict()
@@ -60,10 +60,3 @@ def run_deferral_study(args: argparse.Namespace, model_dir: Path) -> int:
         write_model_info(model_dir, replace(bundle.info, error_model=model))
         print(f"stored the queue's error model in {model_dir / 'model.json'}")
     return 0
-
-
-def _write(path: Path, text: str) -> None:
-    """Whole or not at all: a stopped run leaves no half-written table."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -19,22 +18,24 @@ class OodStudyError(ValueError):
 
 
 def _kind(path: Path) -> str:
-    """The kind of an out-of-distribution input: its name without extensions and without a
-    trailing number, so noise_1.nii and noise_2.nii are two inputs of one kind."""
-    name = path.name
-    for suffix in (".gz", ".nii", ".mha", ".nrrd"):
-        name = name.removesuffix(suffix)
+    """The kind of an out-of-distribution input: its name without its format suffix and
+    without a trailing number, so noise_1.nii and noise_2.nii are two inputs of one kind."""
+    from bvae_viewer.review.report_names import volume_stem
+
+    name = volume_stem(path.name)
     stem, _, number = name.rpartition("_")
     return stem if stem and number.isdigit() else name
 
 
 def run_ood_study(args: argparse.Namespace, model_dir: Path) -> int:
     from bvae_viewer.analysis.evaluation import ood_study as study
+    from bvae_viewer.analysis.evaluation.store import write_atomic
     from bvae_viewer.data.brats import find_cases
     from bvae_viewer.nn.bundle import load_bundle
     from bvae_viewer.nn.voices import EngineOptions
     from bvae_viewer.pipeline.analyze import analyze_loaded
     from bvae_viewer.pipeline.case import load_case
+    from bvae_viewer.pipeline.model import open_engine
 
     if args.data is None or not Path(args.data).is_dir():
         raise OodStudyError("--ood-test needs --data, a folder of held-out subjects.")
@@ -42,10 +43,9 @@ def run_ood_study(args: argparse.Namespace, model_dir: Path) -> int:
     if missing:
         raise OodStudyError(f"No such input: {', '.join(missing)}.")
     bundle = load_bundle(model_dir, device="cpu")
-    if args.members > 1 + len(bundle.members):
-        raise OodStudyError(f"The model has {1 + len(bundle.members)} ensemble member(s); "
-                            f"--members {args.members} asks for more.")
     options = EngineOptions(members=args.members)
+    # The engine's own check refuses too many --members in one sentence, before any volume.
+    open_engine(bundle, device=args.device, options=options)
     inputs = [(c.image, study.IN_DISTRIBUTION) for c in find_cases(args.data)[: args.ood_cases]]
     inputs += [(Path(p), _kind(Path(p))) for p in args.ood_test]
     records = []
@@ -67,13 +67,7 @@ def run_ood_study(args: argparse.Namespace, model_dir: Path) -> int:
         "rows": rows,
     }
     text = study.markdown(records, rows)
-    _write(args.out / "ood.json", json.dumps(payload, indent=1) + "\n")
-    _write(args.out / "ood.md", text + "\n")
+    write_atomic(args.out / "ood.json", json.dumps(payload, indent=1) + "\n")
+    write_atomic(args.out / "ood.md", text + "\n")
     print(text)
     return 0
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -70,7 +70,8 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Whole or not at all: a stopped run leaves no half-written table."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
@@ -202,8 +203,8 @@ class ResultStore:
     def _write(self) -> None:
         self.metrics["wall_seconds"] = round(time.perf_counter() - self.started, 1)
         text = json.dumps(_json_safe(self.metrics), indent=1, allow_nan=False)
-        _write_atomic(self.out_dir / METRICS_FILE, text + "\n")
-        _write_atomic(self.out_dir / REPORT_FILE, render_report(self.metrics))
+        write_atomic(self.out_dir / METRICS_FILE, text + "\n")
+        write_atomic(self.out_dir / REPORT_FILE, render_report(self.metrics))
 
     def finish(self, status: str = "done") -> dict[str, Any]:
         """Draw the plots and write the final metrics.json and report.md."""
