@@ -12,6 +12,7 @@ any acquired section and the one 3D cursor moves between the two. Plain numpy.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import ndimage
@@ -30,8 +31,8 @@ class AcquiredView:
     ``images``: (K, S, S) float32, the input's axial slices display-oriented, padded to
     square, in the model stack's intensity units (the views share one window/level);
     ``to_stack``: 4x4, acquired (position, row, col) -> the model stack's (position, row,
-    col); ``slice_ratio``: the input's slice spacing
-    over its pixel spacing (view units per slice, the true aspect).
+    col); ``slice_ratio``: the input's slice spacing over its pixel spacing (view units per
+    slice, the true aspect).
     """
 
     images: np.ndarray
@@ -50,10 +51,14 @@ class AcquiredView:
         """The model stack's point at an acquired point (fractional)."""
         return tuple(float(v) for v in apply(self.to_stack, np.asarray(point, float)))  # type: ignore
 
+    @cached_property
+    def from_stack(self) -> np.ndarray:
+        """4x4: the model stack's point -> acquired point (every crosshair redraw needs it)."""
+        return np.linalg.inv(self.to_stack)
+
     def acquired_point(self, point: Point) -> Point:
         """The acquired point at a model stack point (fractional)."""
-        back = np.linalg.inv(self.to_stack)
-        return tuple(float(v) for v in apply(back, np.asarray(point, float)))  # type: ignore
+        return tuple(float(v) for v in apply(self.from_stack, np.asarray(point, float)))  # type: ignore
 
     def axial_points(self, k: int) -> np.ndarray:
         """(S, S, 3) acquired points of every pixel of axial slice k."""
@@ -76,14 +81,13 @@ class AcquiredView:
 def acquired_view(
     input_data: np.ndarray,
     spacing: tuple[float, float, float],
-    input_mask: np.ndarray | None,
     geometry: SliceGeometry,
-    intensity_scale: float | None = None,
+    intensity_scale: float,
 ) -> AcquiredView:
     """The input volume (RAS voxel order, as the loader gives it) as a display stack.
 
     ``intensity_scale``: the raw intensity the model's stack shows as 1 (SliceStack's), so
-    both grids share one window/level; without it, the brain's bright end is 1.
+    both grids share one window/level.
     """
     stack = to_display_stack(np.asarray(input_data, dtype=np.float32))  # (Z, Y, X)
     z, rows, cols = stack.shape
@@ -92,27 +96,12 @@ def acquired_view(
     low = float(np.min(stack)) if stack.size else 0.0
     square = np.full((z, size, size), low, dtype=np.float32)
     square[:, pad_r : pad_r + rows, pad_c : pad_c + cols] = stack
-    if intensity_scale is not None and intensity_scale > 0:
-        square = np.maximum(square, 0.0) / float(intensity_scale)
-    else:
-        square = (square - low) / _bright_end(input_data, input_mask, low)
+    square = np.maximum(square, 0.0) / float(intensity_scale)
     own = InPlaneGrid(-float(pad_r), 1.0, -float(pad_c), 1.0, (rows, cols))
     input_to_model = np.linalg.inv(geometry.model_to_input)
     to_stack = _stack_of_model_voxel(geometry) @ input_to_model @ _voxel_of(own)
     ratio = float(spacing[2]) / float(spacing[0]) if spacing[0] > 0 else 1.0
     return AcquiredView(square, to_stack, ratio)
-
-
-def _bright_end(data: np.ndarray, mask: np.ndarray | None, low: float) -> float:
-    """The brain's 99.5th percentile above the background: white matter and enhancement
-    near 1 whatever the scanner's units (the skull's fat may go brighter)."""
-    values = np.asarray(data, dtype=np.float32)
-    usable = mask is not None and mask.shape == values.shape and bool(mask.any())
-    inside = values[mask] if usable else np.zeros(0, np.float32)
-    if inside.size == 0:
-        inside = values[values > low]
-    top = float(np.percentile(inside, 99.5)) - low if inside.size else 1.0
-    return top if top > 0 else 1.0
 
 
 def _voxel_of(grid: InPlaneGrid) -> np.ndarray:
@@ -136,6 +125,5 @@ def _stack_of_model_voxel(geometry: SliceGeometry) -> np.ndarray:
     m[0, 2], m[0, 3] = 1.0 / step, -first / step
     own = _voxel_of(geometry.grid)
     m[1:3, :] = np.linalg.inv(own)[1:3, :]  # row and col from (i, j); k is the position's
-    m[1:3, 2] = 0.0
     m[3, 3] = 1.0
     return m

@@ -62,9 +62,8 @@ class LoadedCase:
             return None
         volume = prepared.input_volume
         return acquired_view(
-            volume.data, volume.spacing, prepared.input_mask, self.geometry,
-            self.stack.intensity_scale,
-        )  # fmt: skip
+            volume.data, volume.spacing, self.geometry, self.stack.intensity_scale
+        )
 
     @property
     def notes(self) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from bvae_viewer.analysis.case import CaseResult
 from bvae_viewer.analysis.findings import Finding, region_mask, result_findings
 from bvae_viewer.analysis.geometry import SliceGeometry
 from bvae_viewer.analysis.maps import MapSet
+from bvae_viewer.data.frontend.space import apply
 from bvae_viewer.data.preprocess import SliceStack
 from bvae_viewer.review.report_data import KeyImage
 
@@ -64,5 +65,5 @@ def _as_acquired(
             volume[p] = region_mask(maps, level)
     region = np.nan_to_num(acquired.sample(volume, acquired.axial_points(k))) >= 0.5
     x, y = (geometry.input_shape[0] - 1) / 2, (geometry.input_shape[1] - 1) / 2
-    z = float(geometry.input_affine[2, :3] @ [x, y, k] + geometry.input_affine[2, 3])
+    z = float(apply(geometry.input_affine, np.array([x, y, k]))[2])
     return KeyImage(key.position, np.clip(acquired.images[k], 0.0, 1.0), region, k, z)

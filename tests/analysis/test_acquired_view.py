@@ -9,6 +9,7 @@ from bvae_viewer.data.preprocess import InPlaneGrid, to_display_stack
 
 SHAPE = (40, 50, 12)  # an input with thick slices: 40 x 50 voxels of 1 mm, 12 slices of 5 mm
 SPACING = (1.0, 1.0, 5.0)
+SCALE = 250.0  # the raw intensity the model's stack shows as 1
 
 
 def _geometry() -> SliceGeometry:
@@ -31,17 +32,16 @@ def _input() -> np.ndarray:
 
 def test_the_display_stack_is_the_inputs_own_slices_padded_to_square():
     data = _input()
-    view = acquired_view(data, SPACING, None, _geometry())
+    view = acquired_view(data, SPACING, _geometry(), SCALE)
     assert view.images.shape == (12, 50, 50) and view.slice_ratio == pytest.approx(5.0)
     shown = to_display_stack(data)  # (12, 50 rows, 40 cols): 5 columns of padding each side
-    scaled = view.images[:, :, 5:45] * (np.percentile(data[data > data.min()], 99.5)
-                                        - data.min()) + data.min()
+    scaled = view.images[:, :, 5:45] * SCALE  # in the model stack's intensity units
     assert np.allclose(scaled, shown, rtol=1e-4)
 
 
 def test_points_go_to_the_model_stack_and_back_and_agree_with_the_geometry():
     geometry = _geometry()
-    view = acquired_view(_input(), SPACING, None, geometry)
+    view = acquired_view(_input(), SPACING, geometry, SCALE)
     rng = np.random.default_rng(1)
     for p, r, c in zip(rng.integers(0, 64, 20), rng.uniform(0, 29, 20), rng.uniform(0, 29, 20),
                        strict=True):
@@ -57,7 +57,7 @@ def test_points_go_to_the_model_stack_and_back_and_agree_with_the_geometry():
 
 def test_a_map_of_the_model_grid_is_sampled_where_the_geometry_says():
     geometry = _geometry()
-    view = acquired_view(_input(), SPACING, None, geometry)
+    view = acquired_view(_input(), SPACING, geometry, SCALE)
     p, r, c = np.meshgrid(np.arange(64), np.arange(30), np.arange(30), indexing="ij")
     stack_map = (0.5 * p + 2.0 * r - 1.0 * c).astype(np.float32)  # linear: sampled exactly
     stack_map[40:] = np.nan  # slices not analysed yet

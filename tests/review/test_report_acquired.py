@@ -37,7 +37,7 @@ def test_key_image_is_the_acquired_slice_with_the_region_carried_onto_it():
     data = np.zeros((SIZE, SIZE, n + 2 * INPUT_OFFSET), dtype=np.float32)
     for p in range(n):
         data[:, :, p + INPUT_OFFSET] = np.rot90(stack.images[p], k=-1) * 300.0
-    view = acquired_view(data, (PIXEL_MM, PIXEL_MM, SLICE_MM), None, where)
+    view = acquired_view(data, (PIXEL_MM, PIXEL_MM, SLICE_MM), where, 300.0)  # 300 shows as 1
     plain, _ = case_findings(stack, where, result, regions.maps, PIXEL_LEVEL)
     found, keys = case_findings(stack, where, result, regions.maps, PIXEL_LEVEL, acquired=view)
     assert found == plain and found, "the fixture must give a finding"
