@@ -40,13 +40,6 @@ EDGES = {
 ViewPlane = Plane | AcquiredPlane
 
 
-def _section(plane: ViewPlane, through) -> int:
-    """The index of the section through a stack point (the view redraws when it changes)."""
-    if isinstance(plane, AcquiredPlane):
-        return plane.section(through)
-    return plane.clamp(through)[plane.fixed_axis]
-
-
 class OrthoView(pg.GraphicsLayoutWidget):
     """One plane of one volume, with the cursor's crosshair, edge labels and the ruler."""
 
@@ -123,7 +116,7 @@ class OrthoView(pg.GraphicsLayoutWidget):
             self._show_cross(None)
             return
         through = through_point(self.state, plane.size)
-        section = _section(plane, through)
+        section = plane.section(through)
         if force or section != self._section:
             self._section = section
             self.image_item.setImage(plane.image(self.volume, through), autoLevels=False)

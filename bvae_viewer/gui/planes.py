@@ -72,10 +72,13 @@ class Plane:
         p = self.n - 1 - (y / self.slice_ratio - 0.5)
         return (p, r0, x - 0.5) if self.name == "coronal" else (p, x - 0.5, c0)
 
+    def section(self, point: Point) -> int:
+        """Index of the section through point (what a view redraws on)."""
+        return self.clamp(point)[self.fixed_axis]
+
     def holds(self, point: Point, through: Point) -> bool:
         """Point lies on the section shown through ``through``."""
-        axis = self.fixed_axis
-        return self._index(point[axis], axis) == self._index(through[axis], axis)
+        return self.section(point) == self.section(through)
 
     def clamp(self, point: Point) -> tuple[int, int, int]:
         """The whole grid pixel nearest to point, inside the stack."""
