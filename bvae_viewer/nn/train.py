@@ -257,9 +257,10 @@ class _Trainer:
             stats, capped = self.train_epoch(x, m)
             stats |= validate(self.net, vx, vm, self.ctx, opts, self.config)
             self.epoch += 1
-            improved = self.selection_value(stats) < self.best_val
+            value = self.selection_value(stats)
+            improved = value < self.best_val
             if improved:
-                self.best_val = self.selection_value(stats)
+                self.best_val = value
                 self.best_epoch = self.epoch
                 self.best_weights = copy.deepcopy(self.net.state_dict())
                 self.bad_epochs = 0
