@@ -1,10 +1,13 @@
 """Re-run calibration and the test metrics of a trained model, keeping its weights.
 
-Usage: python scripts/recalibrate.py MODEL_DIR DATA_DIR OUT_DIR
+Usage: python scripts/recalibrate.py MODEL_DIR DATA_DIR OUT_DIR [--extra-validation DIR ...]
 
-For a scoring change (such as choosing eq. 15's A_pixel reduction) that needs no retraining.
-The validation and test cases are those model.json lists, looked up by ID in DATA_DIR; cases
-not found there are left out and counted in model.json. The weights file is copied unchanged,
+For a scoring or triage change (such as choosing eq. 15's A_pixel reduction, or a new case
+rule) that needs no retraining. The validation and test cases are those model.json lists,
+looked up by ID in DATA_DIR; cases not found there are left out and counted in model.json.
+``--extra-validation`` adds every case of another folder (subjects the model never trained
+on) to the validation cases: the case rules learn from whole subjects, and a training run's
+validation split may hold only a handful of healthy ones. The weights file is copied unchanged,
 so the sha256 stays; training history and options stay as they were.
 """
 
@@ -31,12 +34,21 @@ def main() -> int:
     parser.add_argument("data", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--extra-validation", type=Path, action="append", default=[])
     args = parser.parse_args()
     start = time.perf_counter()
     bundle = load_bundle(args.model)
     listed = bundle.info.training["cases"]
     found = {c.case_id: c for c in find_cases(args.data)}
     parts = {p: [found[i] for i in listed[p] if i in found] for p in ("val", "test")}
+    found_counts = {p: f"{len(parts[p])} of {len(listed[p])}" for p in parts}
+    training_data = Path(bundle.info.training.get("data", args.data)).resolve()
+    extra = {}
+    for folder in args.extra_validation:
+        if folder.resolve() in (args.data.resolve(), training_data):
+            raise SystemExit(f"{folder} holds the model's training cases.")
+        extra[str(folder)] = find_cases(folder)
+        parts["val"] += extra[str(folder)]
     engine = InferenceEngine(bundle, device=args.device, samples=5)
     val = evaluate_cases(engine, load_cases(parts["val"], "validation"))
     calibration = calibrate(val)
@@ -46,7 +58,8 @@ def main() -> int:
     training["recalibration"] = {
         "command": "python scripts/recalibrate.py " + " ".join(sys.argv[1:]),
         "data": str(args.data),
-        "cases_found": {p: f"{len(parts[p])} of {len(listed[p])}" for p in parts},
+        "cases_found": found_counts,
+        "extra_validation": {folder: len(cases) for folder, cases in extra.items()},
         "wall_seconds": round(time.perf_counter() - start, 1),
         "previous": {
             "alpha": bundle.info.calibration.alpha,

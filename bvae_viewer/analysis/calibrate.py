@@ -27,6 +27,11 @@ UNCERTAINTY_REVIEW_RATE = 0.01
 ALPHA_GRID = (*np.round(np.linspace(0.0, 1.0, 21), 3).tolist(), 0.99, 0.999, 0.9999)
 # Run lengths tried by the case rule (a run of 1 is "one slice far above the line").
 CASE_RUNS = tuple(range(1, 13))
+# Share of validation tumour cases the case rules must not call normal (flagged or review):
+# the issue's bar of at most 1 in 20 tumour subjects missed. The flag rule keeps every
+# healthy validation case out; the review rule reaches this share for what it costs in
+# healthy cases sent to review, which the held-out evaluation reports.
+TARGET_CASE_SENSITIVITY = 0.95
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,43 @@ def choose_case_rule(
     return best[1], best[2]
 
 
+def choose_review_rule(
+    healthy: Sequence[np.ndarray],
+    tumour: Sequence[np.ndarray],
+    score_threshold: float,
+    flag_rule: tuple[int, float],
+) -> tuple[int, float]:
+    """(review_run, review_score_factor) sending enough unflagged tumour cases to review for
+    TARGET_CASE_SENSITIVITY, with the fewest healthy cases sent there ((0, 1.0): no rule
+    needed, or nothing to choose from).
+
+    For each run length the line sits just below the level of the last tumour case it must
+    catch; ties go to the longer run. Arrays are brain-slice scores in slice order.
+    """
+    if not tumour or not score_threshold > 0:
+        return 0, 1.0
+    flag_run, flag_factor = flag_rule
+    flag_line = flag_factor * score_threshold
+    missed = [t for t in tumour if run_level(t, flag_run) <= flag_line]
+    allowed = int(np.floor((1 - TARGET_CASE_SENSITIVITY) * len(tumour)))
+    if len(missed) <= allowed:
+        return 0, 1.0
+    best: tuple[int, int, float] | None = None  # (healthy reviewed, -run, line)
+    for run in CASE_RUNS:
+        levels = np.sort([run_level(t, run) for t in missed])
+        level = levels[allowed]  # the lowest level the rule must still catch
+        if not np.isfinite(level) or level <= 0:
+            continue
+        line = float(np.nextafter(level, -np.inf))
+        cost = sum(run_level(h, run) > line for h in healthy)
+        candidate = (cost, -run, line)
+        if best is None or candidate[:2] <= best[:2]:
+            best = candidate
+    if best is None:
+        return 0, 1.0
+    return -best[1], best[2] / score_threshold
+
+
 def choose_review_band(
     score: np.ndarray, uncertain: np.ndarray, threshold: float, rate: float
 ) -> float:
@@ -193,6 +235,9 @@ def calibrate(cases: Sequence[ValidationCase]) -> Calibration:
         review_fractions.append(review / len(brain))
         (healthy if case.healthy else tumour).append(np.array([s.anomaly_score for s in brain]))
     min_run, factor = choose_case_rule(healthy, tumour, score_threshold)
+    review_run, review_factor = choose_review_rule(
+        healthy, tumour, score_threshold, (min_run, factor)
+    )
     levels = {
         name: (0.0, float(np.median([c.map_p99[name] for c in cases]))) for name in cases[0].map_p99
     }
@@ -200,6 +245,8 @@ def calibrate(cases: Sequence[ValidationCase]) -> Calibration:
         slices,
         min_flagged_run=min_run,
         case_score_factor=factor,
+        review_run=review_run,
+        review_score_factor=review_factor,
         max_review_fraction=max(0.1, max(review_fractions) * 1.2),
         map_levels=levels,
         ood=fit_reference([c.features for c in cases]),

@@ -104,6 +104,8 @@ def case_summary(result: CaseResult) -> dict[str, Any]:
             "uncertainty": result.policy.uncertainty_threshold,
             "min_flagged_run": result.policy.min_flagged_run,
             "case_score_factor": result.policy.case_score_factor,
+            "review_run": result.policy.review_run,
+            "review_score_factor": result.policy.review_score_factor,
             "review_band": result.policy.review_band,
             "max_review_fraction": result.policy.max_review_fraction,
         },

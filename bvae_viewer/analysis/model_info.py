@@ -35,6 +35,12 @@ class Calibration:
     # the mean uncertainty alone sent mostly slices it had right. 1.0: no band (older models).
     review_band: float = 1.0
     max_review_fraction: float = 0.1  # case sent to review above this share of review slices
+    # A case not flagged goes to review with review_run consecutive slices above this multiple
+    # of score_threshold (below 1 where small tumours score under the slice line): the flag
+    # rule keeps every healthy validation brain out, so alone it called small tumours normal;
+    # this pair is chosen on validation cases for case sensitivity. 0: no such rule (older).
+    review_run: int = 0
+    review_score_factor: float = 1.0
     # Fixed display levels per map, so two slices (and two cases) look comparable.
     map_levels: dict[str, tuple[float, float]] = field(default_factory=dict)
     # Reference statistics of the training distribution for the out-of-distribution check.

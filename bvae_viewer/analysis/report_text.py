@@ -17,7 +17,7 @@ from bvae_viewer.analysis.case import CaseResult
 from bvae_viewer.analysis.findings import Finding
 from bvae_viewer.analysis.geometry import SliceGeometry
 from bvae_viewer.analysis.review_reasons import slice_review_reason, slice_review_reasons
-from bvae_viewer.analysis.triage import Decision
+from bvae_viewer.analysis.triage import Decision, TriagePolicy
 
 NUMBERING_NOTE = (
     "Slice numbers are the input's own axial slices counted from 1, as a viewer's slice "
@@ -94,9 +94,17 @@ def conclusion(result: CaseResult, findings: Sequence[Finding]) -> tuple[str, st
         why = f"Sent to review because {reasons}." if reasons else "Sent to review."
     else:
         headline = f"Not flagged: no finding; {count}"
-        why = (f"No run of {result.policy.min_flagged_run} consecutive slices above the line, "
-               "and few uncertain slices.")
+        why = (f"No run of {result.policy.min_flagged_run} consecutive slices above the line"
+               + _review_run_words(result.policy) + ", and few uncertain slices.")
     return headline, why[:1].upper() + why[1:]
+
+
+def _review_run_words(policy: TriagePolicy) -> str:
+    """The review rule's part of why a case was called normal ("" without that rule)."""
+    if not policy.review_run:
+        return ""
+    return (f" nor of {policy.review_run} above {policy.review_score_factor:.2g} times it "
+            "(which would send the case to review)")
 
 
 # What the review sentence's reasons are about, by the words they begin with.

@@ -52,6 +52,9 @@ class TriagePolicy:
     case_score_factor: float = 1.0
     # Scores within this factor of score_threshold go to review (see Calibration).
     review_band: float = 1.0
+    # A shorter or lower run that sends an unflagged case to review (see Calibration).
+    review_run: int = 0
+    review_score_factor: float = 1.0
 
     @classmethod
     def from_calibration(cls, calibration: Calibration) -> TriagePolicy:
@@ -62,6 +65,8 @@ class TriagePolicy:
             calibration.max_review_fraction,
             max(1.0, calibration.case_score_factor),
             max(1.0, calibration.review_band),
+            calibration.review_run,
+            calibration.review_score_factor,
         )
 
     def near_line(self, score: float) -> bool:
@@ -80,6 +85,12 @@ class TriagePolicy:
     def case_score_threshold(self) -> float:
         """The level a run of slices must exceed to flag the case."""
         return self.score_threshold * max(1.0, self.case_score_factor)
+
+    @property
+    def case_review_threshold(self) -> float:
+        """The level a run of review_run slices must exceed to send an unflagged case to
+        review (infinite without that rule)."""
+        return self.score_threshold * self.review_score_factor if self.review_run else math.inf
 
     def decide_slice(self, scores: SliceScores) -> Decision:
         """Review beats flagged: a slice the model is unsure about (high uncertainty, or a
@@ -100,8 +111,8 @@ class TriagePolicy:
         """Decide a case from its slices' scores, in slice order.
 
         Out of distribution -> review; a run of slices above the anomaly threshold (review
-        slices count: uncertainty does not clear a suspicious slice) -> flagged; many
-        uncertain slices -> review; otherwise normal.
+        slices count: uncertainty does not clear a suspicious slice) -> flagged; a shorter or
+        lower run (small tumours) or many uncertain slices -> review; otherwise normal.
         """
         decisions = [self.decide_slice(s) for s in scores]
         counts = {d.value: 0 for d in Decision}
@@ -113,7 +124,8 @@ class TriagePolicy:
         if brain == 0:
             return CaseDecision(Decision.REVIEW, ("no brain was found in the volume",), counts)
         line = self.case_score_threshold
-        run = longest_run([s.anomaly_score > line for s in scores if not s.empty])
+        brain_scores = [s.anomaly_score for s in scores if not s.empty]
+        run = longest_run([score > line for score in brain_scores])
         if run >= self.min_flagged_run:
             where = (
                 "the anomaly threshold"
@@ -123,6 +135,9 @@ class TriagePolicy:
             return CaseDecision(
                 Decision.FLAGGED, (f"{run} consecutive slices above {where}",), counts
             )
+        suspicious = self._suspicious_run(brain_scores)
+        if suspicious:
+            return CaseDecision(Decision.REVIEW, (suspicious,), counts)
         if counts["review"] / brain > self.max_review_fraction:
             return CaseDecision(
                 Decision.REVIEW,
@@ -130,3 +145,15 @@ class TriagePolicy:
                 counts,
             )
         return CaseDecision(Decision.NORMAL, (), counts)
+
+    def _suspicious_run(self, brain_scores: Sequence[float]) -> str:
+        """Why an unflagged case goes to review by its run of high slices ("" if it does not)."""
+        line = self.case_review_threshold
+        run = longest_run([score > line for score in brain_scores])
+        if not self.review_run or run < self.review_run:
+            return ""
+        return (
+            f"{run} consecutive slices above {self.review_score_factor:.2g} times the anomaly "
+            f"threshold (a flagged case needs {self.min_flagged_run} above "
+            f"{max(1.0, self.case_score_factor):.2g} times)"
+        )

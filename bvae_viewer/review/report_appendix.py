@@ -59,7 +59,9 @@ def details_block(data: ReportData, text: Text) -> Block:
          + (f" or a score within {fmt(pol.review_band, 3)}× of the anomaly threshold"
             if pol.review_band > 1 else "")
          + f"; case flagged from {pol.min_flagged_run} consecutive slices above "
-         f"{fmt(pol.case_score_threshold, 6)}"),
+         f"{fmt(pol.case_score_threshold, 6)}"
+         + (f", sent to review from {pol.review_run} above "
+            f"{fmt(pol.case_review_threshold, 6)}" if pol.review_run else "")),
         ("Reviewed slices", f"{len(data.decisions)} with a reviewer's decision"),
         ("Model", f"{html.escape(data.model_name)} "
                   f"<tt>sha256 {html.escape(data.model_sha256[:16])}</tt>"),

@@ -137,6 +137,8 @@ def summary_dict(data: ReportData, include_identifiers: bool = False) -> dict[st
             "uncertainty": res.policy.uncertainty_threshold,
             "min_flagged_run": res.policy.min_flagged_run,
             "case_score_factor": res.policy.case_score_factor,
+            "review_run": res.policy.review_run,
+            "review_score_factor": res.policy.review_score_factor,
             "review_band": res.policy.review_band,
             "max_review_fraction": res.policy.max_review_fraction,
         },

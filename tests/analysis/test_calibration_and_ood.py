@@ -12,6 +12,7 @@ from bvae_viewer.analysis.calibrate import (
     choose_alpha,
     choose_case_rule,
     choose_review_band,
+    choose_review_rule,
     choose_scoring,
     rescore,
     run_level,
@@ -105,6 +106,26 @@ def test_case_rule_flags_the_most_tumours_and_no_healthy_case():
     assert run == 2 and factor == pytest.approx(1.2)
     # No healthy case to learn from: the old default.
     assert choose_case_rule([], tumour, t) == (2, 1.0)
+
+
+
+def test_review_rule_catches_small_tumours_for_the_fewest_healthy_cases():
+    t = 1.0
+    healthy = [np.array([0.2, 0.9, 0.3, 0.2, 0.3]), np.array([0.3, 0.7, 0.7, 0.2]),
+               np.array([0.2, 0.3, 0.4, 0.3])]
+    # Two large tumours the flag rule (3 slices above 1.5) catches, and one small one whose
+    # slices all score below the slice line.
+    large = [np.array([0.2, 2.0, 2.5, 2.2, 0.3]), np.array([0.3, 4.0, 3.0, 2.0, 1.9])]
+    small = np.array([0.2, 0.8, 0.85, 0.3])
+    run, factor = choose_review_rule(healthy, [*large, small], t, (3, 1.5))
+    # A run of two above just under 0.8 catches the small tumour, and no healthy case has two
+    # neighbouring slices above 0.7; a run of one would need a line under 0.85 and send the
+    # first healthy case (0.9) to review.
+    assert run == 2 and factor == pytest.approx(0.8)
+    assert all(run_level(h, run) <= factor * t for h in healthy)
+    # Every tumour already flagged, or no tumour to learn from: no review rule.
+    assert choose_review_rule(healthy, large, t, (3, 1.5)) == (0, 1.0)
+    assert choose_review_rule(healthy, [], t, (3, 1.5)) == (0, 1.0)
 
 
 def test_review_band_fills_the_review_budget_nearest_the_line_first():

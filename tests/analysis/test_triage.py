@@ -1,5 +1,7 @@
 import math
 
+import pytest
+
 from bvae_viewer.analysis.maps import SliceScores
 from bvae_viewer.analysis.triage import Decision, TriagePolicy, longest_run
 
@@ -62,6 +64,28 @@ def test_case_factor_raises_the_line_a_run_must_clear():
     # whose slices are all normal.
     loose = TriagePolicy(1.0, 0.5, min_flagged_run=1, case_score_factor=0.5)
     assert loose.decide_case([s(0, 0.8), s(1, 0.9)]).decision == Decision.NORMAL
+
+
+
+def test_a_short_or_low_run_sends_an_unflagged_case_to_review():
+    policy = TriagePolicy(1.0, 0.5, min_flagged_run=4, case_score_factor=1.5,
+                          review_run=2, review_score_factor=0.8)
+    assert policy.case_review_threshold == pytest.approx(0.8)
+    # Two neighbouring slices at 0.9: below the slice line, so no slice is flagged, yet the
+    # case is not called normal; the reason gives both rules.
+    small = [s(0, 0.1), s(1, 0.9), s(2, 0.9), s(3, 0.1)]
+    assert [policy.decide_slice(x) for x in small].count(Decision.FLAGGED) == 0
+    case = policy.decide_case(small)
+    assert case.decision == Decision.REVIEW
+    assert case.reasons == ("2 consecutive slices above 0.8 times the anomaly threshold "
+                            "(a flagged case needs 4 above 1.5 times)",)
+    # One such slice is not a run; a long run above 1.5 still flags the case.
+    assert policy.decide_case([s(0, 0.9), s(1, 0.1), s(2, 0.9)]).decision == Decision.NORMAL
+    long_run = [s(i, 2.0) for i in range(5)]
+    assert policy.decide_case(long_run).decision == Decision.FLAGGED
+    # Without the rule (older models) the small case is normal.
+    assert TriagePolicy(1.0, 0.5, min_flagged_run=4).decide_case(small).decision == \
+        Decision.NORMAL
 
 
 def test_scores_near_the_line_go_to_review():

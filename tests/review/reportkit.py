@@ -85,11 +85,13 @@ def make_report_data(
     label: str = "scan.nii.gz",
     keep=lambda index: True,
     ood: bool = False,
+    case_rules: dict | None = None,  # further Calibration fields (the case rules)
 ) -> ReportData:
     stack, maps = _maps(n)
     scores = [score_slice(m, 0.5, k, float(stack.brain_fraction[k])) for k, m in enumerate(maps)]
     calibration = Calibration(
-        alpha=0.5, score_threshold=score_threshold, uncertainty_threshold=uncertainty_threshold
+        alpha=0.5, score_threshold=score_threshold, uncertainty_threshold=uncertainty_threshold,
+        **(case_rules or {}),
     )
     if ood:  # a reference this case cannot match: a brain of a cubic metre
         reference = {

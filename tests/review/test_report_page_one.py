@@ -107,6 +107,25 @@ def test_the_conclusion_says_the_case_call_in_plain_words(kwargs, headline):
         assert "unlike" in why.lower() or "foreground" in why.lower()
 
 
+def test_a_case_the_review_rule_catches_says_so_and_a_normal_one_names_both_rules():
+    # Every slice of the report kit scores well under 10; a run of two above 0.0001 times the
+    # threshold (every slice) sends the case to review without a single flagged slice.
+    rules = {"min_flagged_run": 3, "case_score_factor": 1.0, "review_run": 2}
+    caught = make_report_data(score_threshold=10.0,
+                              case_rules=rules | {"review_score_factor": 1e-4})
+    said, why = conclusion(caught.result, caught.findings)
+    assert said.startswith("Needs review") and "0 of 11 brain slices above" in said
+    assert "consecutive slices above 0.0001 times the anomaly threshold" in why
+    assert "a flagged case needs 3 above 1 times" in why
+    quiet = make_report_data(score_threshold=10.0, case_rules=rules | {"review_score_factor": 0.9})
+    said, why = conclusion(quiet.result, quiet.findings)
+    assert said.startswith("Not flagged")
+    assert "nor of 2 above 0.9 times it" in why
+    appendix = _plain("".join(b.full() for b in report_blocks(quiet, False)))
+    assert "case flagged from 3 consecutive slices above 10, sent to review from 2 above 9" in \
+        appendix
+
+
 def _marks(html: str) -> list[str]:
     return re.findall(r"class='mark'>(\w)</td>", html)
 
