@@ -3,6 +3,7 @@ under the name of the case they decide, a note, and the banner of an incomplete 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from bvae_viewer.analysis.triage import CaseDecision
 from bvae_viewer.gui import review_strings, strings
 from bvae_viewer.gui.list_panel import POSITION_ROLE, ListPanel, show_reviewer
 from bvae_viewer.gui.profile_plot import DECISION_COLOURS
@@ -115,6 +117,10 @@ class QueuePanel(ListPanel):
         self._note_field(strings.NOTE_PLACEHOLDER)
         self.buttons = {d: self._button(text, d) for d, text in DECISION_KEYS.items()}
         self.case_label = QLabel(strings.CASE_UNDECIDED)
+        # The model's case call and why: a reviewer deciding the case sees what it said.
+        self.model_call = QLabel()
+        self.model_call.setWordWrap(True)
+        self.model_call.setVisible(False)
         # Decisions on this case made with another model (review sessions are per model).
         self.other_models = QLabel()
         self.other_models.setWordWrap(True)
@@ -146,6 +152,7 @@ class QueuePanel(ListPanel):
         layout.addWidget(self.note_edit)
         if with_reviewer:  # else the owner shows reviewer_edit where the case queue sees it too
             layout.addLayout(reviewer_row(self.reviewer_edit))
+        layout.addWidget(self.model_call)
         layout.addLayout(case_row)
         layout.addWidget(self.case_label)
         layout.addWidget(self.other_models)
@@ -304,6 +311,18 @@ class QueuePanel(ListPanel):
                 decision=strings.REVIEWER_WORDS[record.decision.value], reviewer=record.reviewer
             )
         )
+
+    def set_model_call(self, call: CaseDecision | None) -> None:
+        """The model's call on the whole case and its reasons (None hides the line)."""
+        self.model_call.setVisible(call is not None)
+        if call is None:
+            return
+        why = "".join(f"<br>{html.escape(r[:1].upper() + r[1:])}." for r in call.reasons)
+        self.model_call.setText(review_strings.MODEL_CALL.format(
+            colour=DECISION_COLOURS[call.decision],
+            call=review_strings.MODEL_CALL_WORDS.get(call.decision.value, call.decision.value),
+            why=why,
+        ))
 
     def _chosen(self, position: int) -> None:
         self.item_chosen.emit(position)

@@ -215,6 +215,7 @@ class ReviewDocks(QObject):
         """Queue, counts, thresholds and previews from the document."""
         d = self.doc
         self.queue.set_case_decision(d.case_record)
+        self.queue.set_model_call(d.case_result.case if d.case_result is not None else None)
         # Findings once the run has ended (complete or not): while slices stream in, a run
         # is cut by the slices still to come, and measuring it each time costs.
         calibration = d.bundle.info.calibration if d.bundle is not None else None

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 DECIDING = "Deciding on: <b>{case}</b>"
 DECIDING_NONE = "Deciding on: no case open"
+# The model's own call on the whole case, beside the reviewer's, with the rule that made it.
+MODEL_CALL = "Model's call on the case: <b style='color:{colour}'>{call}</b>{why}"
+MODEL_CALL_WORDS = {"flagged": "flagged", "review": "needs review", "normal": "normal"}
 DECIDING_BATCH_NONE = "Deciding on: no case of the batch (choose one here)"
 BATCH_SUSPENDED = (
     "Batch suspended: the case on screen is not one of this batch's. "

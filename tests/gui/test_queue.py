@@ -190,6 +190,10 @@ def test_thresholds_retriage_without_running_the_model(
     assert window.doc.thresholds()[0] == pytest.approx(low, rel=1e-5)
     line = window.profile._thresholds[id(window.profile.score_plot)]
     assert line.value() == window.doc.thresholds()[0]
+    # The model's call on the whole case follows, with the rule that made it.
+    call = window.review.queue.model_call
+    assert window.doc.case_result.case.decision == Decision.FLAGGED and not call.isHidden()
+    assert "flagged</b>" in call.text() and "consecutive slices above" in call.text()
 
     # Now the uncertainty threshold at the median: about half go to review, review first.
     unc = brain_scores(window, "unc_total")
