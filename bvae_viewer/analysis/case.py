@@ -99,18 +99,23 @@ def case_summary(result: CaseResult) -> dict[str, Any]:
         "max_anomaly_score": top.anomaly_score if top else None,
         "max_anomaly_slice": top.slice_index if top else None,
         "mean_anomaly_score": (sum(s.anomaly_score for s in brain) / len(brain)) if brain else None,
-        "thresholds": {
-            "score": result.policy.score_threshold,
-            "uncertainty": result.policy.uncertainty_threshold,
-            "min_flagged_run": result.policy.min_flagged_run,
-            "case_score_factor": result.policy.case_score_factor,
-            "review_run": result.policy.review_run,
-            "review_score_factor": result.policy.review_score_factor,
-            "review_band": result.policy.review_band,
-            "max_review_fraction": result.policy.max_review_fraction,
-        },
+        "thresholds": policy_thresholds(result.policy),
         "volume_features": features_dict(result.features),
         **result.extra,
+    }
+
+
+def policy_thresholds(policy: TriagePolicy) -> dict[str, float]:
+    """The rules a case was decided by, as case.json and the JSON report record them."""
+    return {
+        "score": policy.score_threshold,
+        "uncertainty": policy.uncertainty_threshold,
+        "min_flagged_run": policy.min_flagged_run,
+        "case_score_factor": policy.case_score_factor,
+        "review_run": policy.review_run,
+        "review_score_factor": policy.review_score_factor,
+        "review_band": policy.review_band,
+        "max_review_fraction": policy.max_review_fraction,
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bvae_viewer.analysis.case import json_safe
+from bvae_viewer.analysis.case import json_safe, policy_thresholds
 from bvae_viewer.analysis.findings import Finding
 from bvae_viewer.analysis.report_text import SliceNumbering
 from bvae_viewer.review.deid import redact
@@ -132,16 +132,7 @@ def summary_dict(data: ReportData, include_identifiers: bool = False) -> dict[st
         "reasons": [clean(r) for r in res.case.reasons],
         "counts": res.case.counts,
         "case_review": _review(data.case_review, clean) if data.case_review else None,
-        "thresholds": {
-            "score": res.policy.score_threshold,
-            "uncertainty": res.policy.uncertainty_threshold,
-            "min_flagged_run": res.policy.min_flagged_run,
-            "case_score_factor": res.policy.case_score_factor,
-            "review_run": res.policy.review_run,
-            "review_score_factor": res.policy.review_score_factor,
-            "review_band": res.policy.review_band,
-            "max_review_fraction": res.policy.max_review_fraction,
-        },
+        "thresholds": policy_thresholds(res.policy),
         "model": {"name": data.model_name, "sha256": data.model_sha256},
         "device": data.device,
         "map_levels": {k: list(v) for k, v in data.map_levels.items()},
