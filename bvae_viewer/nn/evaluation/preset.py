@@ -131,11 +131,11 @@ QUICK = EvalPreset(
 #
 # Its networks have a linear mean head (no sigmoid). With the sigmoid, every network tried at
 # this size (paper and fast, with and without attention, aleatoric head or sampling, learning
-# rates 5e-5 to 5e-4, three seeds) fell within 50-200 steps into a black image it never left:
+# rates 5e-5 to 5e-4) fell within 50-200 steps into a black image it never left:
 # the background (85 % of the pixels at 64 px) pulls the whole decoder dark, the sigmoid
 # saturates on the brain too, and its gradient is gone (measured 2026-12-07, 400 steps each;
 # the paper configuration's first paper64 run sat at skill -27 for 16 epochs). A linear head
-# can come back from a dark start; seen in 5 of 5 runs, the paper configuration included.
+# came back from a dark start in 4 of 4 runs, the paper configuration included.
 PAPER64 = EvalPreset(
     name="paper64",
     image_size=64,
