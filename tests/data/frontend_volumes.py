@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import nibabel as nib
@@ -49,3 +50,20 @@ def moved_head(
         metadata=VolumeMetadata(format="test", original_orientation="RAS"), source=Path("head"),
     )
     return volume, mask >= 0.5
+
+
+def warped_head(
+    amplitude_mm: float, spacing: tuple[float, float, float], shape: tuple[int, int, int]
+) -> tuple[Volume, np.ndarray]:
+    """moved_head (unmoved) bent by a smooth displacement of up to amplitude_mm along each
+    axis, one wave over 100 mm: a misfit no affine undoes. Also its bent brain mask."""
+    volume, mask = moved_head(np.eye(4), spacing, shape)
+    voxels = np.indices(shape, dtype=np.float64)
+    mm = voxels * np.asarray(spacing)[:, None, None, None]
+    wave = amplitude_mm * np.sin(2 * np.pi * mm / 100.0)
+    # Each axis is displaced by the wave along the next one.
+    shift = np.stack([wave[1], wave[2], wave[0]]) / np.asarray(spacing)[:, None, None, None]
+    where = voxels + shift
+    data = ndimage.map_coordinates(volume.data, where, order=1)
+    bent = ndimage.map_coordinates(mask.astype(np.float32), where, order=1) >= 0.5
+    return replace(volume, data=data.astype(np.float32)), bent

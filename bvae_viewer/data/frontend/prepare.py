@@ -2,9 +2,10 @@
 
 Steps (each timed and recorded): reorientation (done by the loader: every Volume is RAS),
 N4 bias-field correction, affine registration of the skull-on template to the input,
-brain extraction (the template's mask carried back), resampling of the brain onto the
-model's 240x240x155 grid. Thick slices are resampled like any other (linear between slice
-centres: no detail is invented) and the notes say so.
+deformable registration (demons; for the brain mask only, the model's view stays affine),
+brain extraction (the template's mask carried back, its rim trimmed of dark voxels),
+resampling of the brain onto the model's 240x240x155 grid. Thick slices are resampled like
+any other (linear between slice centres: no detail is invented) and the notes say so.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import numpy as np
 from scipy import ndimage
 
 from bvae_viewer.data.frontend.bias import correct_bias
+from bvae_viewer.data.frontend.deform import deform
 from bvae_viewer.data.frontend.detect import prepared_reason
-from bvae_viewer.data.frontend.extract import carry_mask, implausible
+from bvae_viewer.data.frontend.extract import carry_mask, implausible, trim_rim
 from bvae_viewer.data.frontend.itk_bridge import from_sitk, to_sitk, transform_to_ras
 from bvae_viewer.data.frontend.record import (
     THICK_SLICE_MM,
@@ -103,11 +105,20 @@ def run_front_end(volume: Volume) -> PreparedInput:
     )
     input_to_mni = transform_to_ras(to_template)  # input RAS mm -> MNI mm
     _detail(steps, f"scale {abs(np.linalg.det(input_to_mni[:3, :3])) ** (1 / 3):.2f} to MNI")
-    mask = _timed(
-        steps, "brain extraction", lambda: carry_mask(corrected, template.brain, to_template)
+    # The deformation only shapes the mask: the model's space is an affine placement of MNI
+    # (space.py), so the resampling and the way back stay affine and exact to invert.
+    deformation = _timed(
+        steps,
+        "deformable registration",
+        lambda: deform(corrected, template.head, template.brain, to_template),
     )
+    _detail(steps, deformation.detail)
+    mask = _timed(steps, "brain extraction", lambda: trim_rim(
+        carry_mask(corrected, template.brain, deformation.transform),
+        from_sitk(corrected), volume.spacing,
+    ))
     ml = float(mask.sum()) * float(np.prod(volume.spacing)) / 1000.0
-    _detail(steps, f"{ml:,.0f} ml")
+    _detail(steps, f"{ml:,.0f} ml, rim trimmed of dark voxels")
     review = implausible(mask, volume.spacing)
     model_to_input = (
         np.linalg.inv(volume.affine) @ np.linalg.inv(input_to_mni) @ model_voxel_to_mni()
