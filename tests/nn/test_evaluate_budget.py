@@ -58,6 +58,11 @@ def test_training_stops_on_a_plateau_or_a_cap_and_says_which(tmp_path):
 def test_progress_estimates_the_time_left_from_the_caps():
     preset = replace(QUICK, budget_s=100.0, ensemble_members=2)
     assert group_caps(preset, "bundled") == 0 and group_caps(preset, "ensemble") == 200
+    # The paper configuration's steps cost several times a fast one's: its cap may be longer.
+    slow_paper = replace(preset, paper_budget_factor=3.0)
+    assert group_caps(slow_paper, "paper") == 300 and group_caps(slow_paper, "fast") == 100
+    assert slow_paper.wall_cap(slow_paper.config("paper")) == 300
+    assert slow_paper.wall_cap(slow_paper.config("fast")) == 100
     progress = GroupProgress(preset)
     line = progress.done(1, "bundled", 30.0, reused=False)
     assert line.startswith("[1/11] bundled: done in 30 s.") and "at this run's pace" not in line

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +108,9 @@ def preset_options(ctx: RunContext, seed: int) -> TrainOptions:
 def train_network(ctx: RunContext, config: ModelConfig, seed: int) -> tuple[BayesianVAE, dict]:
     """One network on the normal training slices, early stopping on validation ones."""
     p = ctx.preset
-    options = preset_options(ctx, seed)
+    options = replace(preset_options(ctx, seed), time_budget_s=p.wall_cap(config))
     scratch = ctx.work_dir / f"{config.name}-{seed}"
-    ctx.log(f"training {config.name} (seed {seed}, to a plateau; cap {_caps(p)})")
+    ctx.log(f"training {config.name} (seed {seed}, to a plateau; cap {_caps(p, config)})")
     try:
         result = train_model(
             config,
@@ -143,9 +143,9 @@ def train_network(ctx: RunContext, config: ModelConfig, seed: int) -> tuple[Baye
     return result.best_state, meta
 
 
-def _caps(p: EvalPreset) -> str:
+def _caps(p: EvalPreset, config: ModelConfig) -> str:
     steps = "" if p.max_steps is None else f", {p.max_steps} steps"
-    return f"{p.epochs} epochs{steps}, {p.budget_s:.0f} s"
+    return f"{p.epochs} epochs{steps}, {p.wall_cap(config):.0f} s"
 
 
 def _fmt(value: Any) -> str:
