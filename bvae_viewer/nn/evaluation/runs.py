@@ -101,6 +101,7 @@ def preset_options(ctx: RunContext, seed: int) -> TrainOptions:
         time_budget_s=p.budget_s,
         max_steps=p.max_steps,
         min_skill=p.min_skill,
+        select_on=p.select_on,
         device=str(ctx.device),
     )
 
