@@ -172,6 +172,18 @@ def test_report_of_a_partial_run_renders():
     assert all(_table_shapes(text))
 
 
+def test_report_says_which_number_stops_the_networks_and_the_paper_cap():
+    preset = {"min_skill": 0.2, "patience": 20, "epochs": 600, "budget_s": 2400.0}
+    loss = render_report({"rows": {}, "preset": preset, "data": {}})
+    assert "until its early-stopping loss plateaus (20 epochs" in loss
+    assert "for the paper configuration" not in loss
+    skill = {**preset, "select_on": "skill", "paper_budget_factor": 3.0}
+    text = render_report({"rows": {}, "preset": skill, "data": {}})
+    assert "until its validation skill plateaus" in text
+    assert "the weights kept are those of its best validation skill" in text
+    assert "2400 s (7200 s for the paper configuration)" in text
+
+
 def test_a_network_that_returns_a_flat_image_is_flagged_as_collapsed():
     rng = np.random.default_rng(5)
     labels = rng.random(200) < 0.4

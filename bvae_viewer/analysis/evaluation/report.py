@@ -63,11 +63,16 @@ def _budget(preset: dict[str, Any]) -> str:
         return f"{preset.get('budget_s')} s and at most {preset.get('epochs')} epochs per network"
     steps = preset.get("max_steps")
     caps = f"{preset.get('epochs')} epochs" + (f", {steps} steps" if steps else "")
+    # Older metrics.json files have neither key: the loss picked, one wall cap for all.
+    rule = "validation skill" if preset.get("select_on") == "skill" else "early-stopping loss"
+    factor = preset.get("paper_budget_factor", 1.0)
+    budget = preset.get("budget_s")
+    paper = "" if factor == 1.0 else f" ({fixed(budget * factor, 0)} s for the paper configuration)"
     return (
-        f"each network until its early-stopping loss plateaus ({preset.get('patience')} epochs "
+        f"each network until its {rule} plateaus ({preset.get('patience')} epochs "
         f"without a better one, counted once its validation skill reaches "
-        f"{preset.get('min_skill')}), capped at {caps} and {fixed(preset.get('budget_s'), 0)} s "
-        "(each row says which stopped it)"
+        f"{preset.get('min_skill')}; the weights kept are those of its best {rule}), capped at "
+        f"{caps} and {fixed(budget, 0)} s{paper} (each row says which stopped it)"
     )
 
 

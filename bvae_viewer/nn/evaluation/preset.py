@@ -1,7 +1,8 @@
 """Evaluation presets: how much data, which rows, and when each network stops training.
 
-Every network trains until its early-stopping loss plateaus (``patience`` epochs without a
-better one, counted only once it reconstructs: ``min_skill``); ``epochs``, ``max_steps`` and
+Every network trains until its early-stopping loss (or, with ``select_on="skill"``, its
+validation reconstruction skill) plateaus (``patience`` epochs without a better one, counted
+only once it reconstructs: ``min_skill``); ``epochs``, ``max_steps`` and
 ``budget_s`` are caps, a safety net whose biting each row records. ``quick`` runs in CI in a
 few minutes on two cores (32 px, narrow networks, its caps bite); ``paper64`` is the
 comparison sized for a two-core CPU (64 px); ``full`` is the comparison at 128 px for a GPU.
