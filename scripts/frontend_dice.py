@@ -19,12 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bvae_viewer.analysis.evaluation.segmentation import dice
 from bvae_viewer.data.frontend.prepare import run_front_end
 from bvae_viewer.io import load_volume
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    return 2.0 * float((a & b).sum()) / float(a.sum() + b.sum())
 
 
 def measure(head: Path, mask_path: Path) -> str:

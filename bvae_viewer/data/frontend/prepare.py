@@ -113,9 +113,10 @@ def run_front_end(volume: Volume) -> PreparedInput:
         lambda: deform(corrected, template.head, template.brain, to_template),
     )
     _detail(steps, deformation.detail)
+    corrected_data = from_sitk(corrected)  # the trim reads it, the resampling masks it
     mask = _timed(steps, "brain extraction", lambda: trim_rim(
         carry_mask(corrected, template.brain, deformation.transform),
-        from_sitk(corrected), volume.spacing,
+        corrected_data, volume.spacing,
     ))
     ml = float(mask.sum()) * float(np.prod(volume.spacing)) / 1000.0
     _detail(steps, f"{ml:,.0f} ml, rim trimmed of dark voxels")
@@ -123,7 +124,7 @@ def run_front_end(volume: Volume) -> PreparedInput:
     model_to_input = (
         np.linalg.inv(volume.affine) @ np.linalg.inv(input_to_mni) @ model_voxel_to_mni()
     )
-    brain = from_sitk(corrected) * mask
+    brain = corrected_data * mask
     data = _timed(steps, "resampling to the model's grid", lambda: ndimage.affine_transform(
         brain.astype(np.float32), model_to_input, output_shape=MODEL_SHAPE, order=1,
         mode="constant", cval=0.0,

@@ -204,7 +204,7 @@ PRESETS = {"quick": QUICK, "paper64": PAPER64, "full": FULL}
 
 # Networks each group trains, in wall caps (budget_s): what the time left is bounded by.
 # The supervised Prob U-Net may take SUPERVISED_BUDGET_FACTOR (3) caps; RD adds a teacher.
-_CAPS = {"bundled": 0, "paper": 1, "fast": 1, "adae": 1, "prob_unet": 4}
+_CAPS = {"bundled": 0, "fast": 1, "adae": 1, "prob_unet": 4}
 
 
 def group_caps(preset: EvalPreset, group: str) -> float:
