@@ -210,6 +210,9 @@ def run_evaluate(
         with tempfile.TemporaryDirectory(prefix="bvae-evaluate-") as work:
             ctx = RunContext(data, chosen, seed, dev, Path(work), log, bundle, store.note)
             progress = GroupProgress(chosen)
+            carried = store.carry_over(chosen.groups)
+            if carried:
+                log(f"kept from the earlier run: {', '.join(carried)}")
             for i, group in enumerate(chosen.groups, 1):
                 log(f"[{i}/{len(chosen.groups)}] {group}")
                 t0 = time.perf_counter()

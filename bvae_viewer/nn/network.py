@@ -73,7 +73,7 @@ class Decoder(nn.Module):
         layers: list[nn.Module] = []
         c_in = top
         for i, c_out in enumerate(outs, start=1):
-            if config.dropout > 0:
+            if config.dropout > 0 and i <= config.dropout_blocks:
                 layers.append(nn.Dropout2d(config.dropout))
             layers += [
                 nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1),

@@ -123,3 +123,16 @@ def test_channels_last_does_not_change_results():
         ma, _ = a.decoder(a.encoder(x)[0])
         mb, _ = b.decoder(b.encoder(x)[0])
     torch.testing.assert_close(ma, mb, rtol=1e-4, atol=1e-5)
+
+
+def test_mc_dropout_sits_on_the_central_decoder_blocks():
+    config = replace(tiny_config(), dropout=0.2)
+    decoder = build_network(config).decoder
+    order = [type(m).__name__ for m in decoder.features]
+    convs = [i for i, name in enumerate(order) if name == "ConvTranspose2d"]
+    dropped = [i for i, c in enumerate(convs) if c > 0 and order[c - 1] == "Dropout2d"]
+    assert dropped == list(range(config.dropout_blocks))  # the blocks nearest the bottleneck
+    assert len(convs) > config.dropout_blocks  # so the full-resolution convs run without it
+    old = json.loads(json.dumps(asdict(config)))
+    old.pop("dropout_blocks")  # a config saved before the field existed still loads
+    assert ModelConfig(**old).dropout_blocks == 2

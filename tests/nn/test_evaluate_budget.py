@@ -108,11 +108,15 @@ def test_a_resumed_run_keeps_its_first_group_and_ends_like_one_run(
     assert run(stopped, (FIRST,)) == 0  # a run that stopped after its first group
     first = _metrics(stopped)
     assert first["groups_done"] == [FIRST]
-    assert run(stopped, (FIRST, SECOND), resume=True) == 0
+    assert run(stopped, (SECOND,), resume=True) == 0  # a later session runs what is left
+    left = _metrics(stopped)
+    assert left["groups_done"] == [FIRST, SECOND]  # the first group's rows are kept
+    assert run(stopped, (FIRST, SECOND), resume=True) == 0  # and all: nothing is retrained
     resumed = _metrics(stopped)
     assert resumed["groups_done"] == [FIRST, SECOND] and resumed["status"] == "done"
-    # The first group was not trained again: the same record, finished at the same instant.
+    # Neither group was trained again: the same records, finished at the same instants.
     assert resumed["group_runs"][FIRST] == first["group_runs"][FIRST]
+    assert resumed["group_runs"][SECOND] == left["group_runs"][SECOND]
     assert resumed["rows"][FIRST]["training"] == first["rows"][FIRST]["training"]
 
     whole = tmp_path / "whole"

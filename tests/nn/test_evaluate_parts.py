@@ -10,7 +10,12 @@ from bvae_viewer.analysis.evaluation.data import EvalCase, pool, provenance
 from bvae_viewer.analysis.model_info import ModelInfoError
 from bvae_viewer.data.brats import DatasetError
 from bvae_viewer.nn.evaluate import run_evaluate
-from bvae_viewer.nn.evaluation.adae import adae_config, adae_maps, train_adae
+from bvae_viewer.nn.evaluation.adae import (
+    adae_config,
+    adae_maps,
+    discriminator_loss,
+    train_adae,
+)
 from bvae_viewer.nn.evaluation.preset import (
     FULL,
     GROUPS,
@@ -151,6 +156,17 @@ def test_adae_trains_keeps_its_best_epoch_and_scores_two_ways():
     assert not np.allclose(gen.recon_error, inp.recon_error)
     with pytest.raises(ValueError):
         adae_maps(result.generator, result.discriminator, CPU, "both")
+
+
+def test_adae_discriminator_gains_nothing_beyond_the_margin():
+    real = torch.tensor(0.05)
+    within = torch.tensor(0.04, requires_grad=True)
+    beyond = torch.tensor(5.0, requires_grad=True)
+    discriminator_loss(real, within, 1.0, margin=0.1).backward()
+    assert within.grad < 0  # below the margin, D still gains by spoiling G's output
+    loss = discriminator_loss(real, beyond, 1.0, margin=0.1)
+    loss.backward()
+    assert beyond.grad == 0 and loss == real  # beyond it, nothing: L_D stays >= 0
 
 
 def test_provenance_says_what_the_data_is(tmp_path):

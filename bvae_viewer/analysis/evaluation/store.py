@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,6 +149,13 @@ class ResultStore:
     def note(self, text: str) -> None:
         if text not in self.metrics["notes"]:
             self.metrics["notes"].append(text)
+
+    def carry_over(self, groups: Sequence[str]) -> list[str]:
+        """Reuse the groups an earlier run finished that this one does not run, so a resumed
+        run of the groups left keeps every row (and a later run of all groups trains none
+        again); the groups carried over."""
+        earlier = [g for g in self._previous.get("groups_done", []) if g not in groups]
+        return [g for g in earlier if self.reuse(g) is not None]
 
     def reuse(self, group: str) -> list[str] | None:
         """Load a group finished by an earlier run with the same signature; its row names."""

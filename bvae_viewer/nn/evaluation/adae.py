@@ -4,7 +4,11 @@ The generator G reconstructs the input; the discriminator D, also an autoencoder
 reconstruct real slices well and G's reconstructions badly, while G learns to make
 reconstructions D reconstructs well:
 
-    L_D = |x - D(x)|_1 - |G(x) - D(G(x))|_1,     L_G = |x - G(x)|_1 + |G(x) - D(G(x))|_1.
+    L_D = |x - D(x)|_1 - |G(x) - D(G(x))|_1,     L_G = |x - G(x)|_1 + |G(x) - D(G(x))|_1,
+
+with one change: D's second term is capped at a margin m, as in EBGAN (Zhao et al. 2017),
+L_D = |x - D(x)|_1 + max(0, m - |G(x) - D(G(x))|_1), m the L1 error of a blank image on the
+training slices; uncapped, D won without limit once the output head was linear (_step).
 
 Anomaly score: D's reconstruction error of G's output, |G(x) - D(G(x))|^2 over the brain;
 the ADAE paper's own formula, |x - D(G(x))|^2, is scored beside it. Both autoencoders are the
@@ -100,6 +104,7 @@ def train_adae(
     opt_g = torch.optim.Adam(gen.parameters(), lr=options.lr, betas=BETAS)
     opt_d = torch.optim.Adam(disc.parameters(), lr=options.lr, betas=BETAS)
     x_all, x_val = _tensor(images), _tensor(val_images)
+    margin = float(x_all.abs().mean())  # the L1 error of a blank reconstruction
     best = (math.inf, None)
     rng = torch.Generator().manual_seed(options.seed)
     start, history, stopped, epoch, step, waited = time.perf_counter(), [], "epochs", 0, 0, 0
@@ -115,7 +120,7 @@ def train_adae(
                 xb = xb.contiguous(memory_format=torch.channels_last)
             weight = _adversarial_weight(options, epoch - 1 + s / steps)
             _warm_up_lr(options, (epoch - 1) * steps + s + 1, opt_g, opt_d)
-            sums += _step(gen, disc, opt_g, opt_d, xb, weight)
+            sums += _step(gen, disc, opt_g, opt_d, xb, weight, margin)
             step += 1
             stopped = _cap(options, start, step)
             if stopped != "epochs":
@@ -184,7 +189,15 @@ def _warm_up_lr(options: TrainOptions, step: int, *optimizers: torch.optim.Optim
             group["lr"] = lr
 
 
-def _step(gen, disc, opt_g, opt_d, xb: torch.Tensor, weight: float) -> np.ndarray:
+def discriminator_loss(
+    real: torch.Tensor, fake: torch.Tensor, weight: float, margin: float
+) -> torch.Tensor:
+    """D's loss from its L1 error on real slices and on G's reconstructions: the real error,
+    plus the fake error's shortfall from the margin (nothing to gain beyond it)."""
+    return real + weight * torch.relu(margin - fake)
+
+
+def _step(gen, disc, opt_g, opt_d, xb: torch.Tensor, weight: float, margin: float) -> np.ndarray:
     # Generator: reconstruct x, and make reconstructions that D reconstructs well.
     disc.requires_grad_(False)
     g = reconstruct(gen, xb)
@@ -194,9 +207,13 @@ def _step(gen, disc, opt_g, opt_d, xb: torch.Tensor, weight: float) -> np.ndarra
     torch.nn.utils.clip_grad_norm_(gen.parameters(), 1.0)
     opt_g.step()
     disc.requires_grad_(True)
-    # Discriminator: reconstruct real slices well and G's reconstructions badly.
+    # Discriminator: reconstruct real slices well and G's reconstructions badly, but no
+    # worse than a blank image would (EBGAN's margin, Zhao et al. 2017). ADAE's unbounded
+    # -|G(x) - D(G(x))| let D win without limit once the output head is linear (paper64):
+    # L_D fell to -1e13 by epoch 30 at 64 px and G never reconstructed again (2026-12-07).
     g = g.detach()
-    loss_d = _l1(xb, reconstruct(disc, xb)) - weight * _l1(g, reconstruct(disc, g))
+    real, fake = _l1(xb, reconstruct(disc, xb)), _l1(g, reconstruct(disc, g))
+    loss_d = discriminator_loss(real, fake, weight, margin)
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     torch.nn.utils.clip_grad_norm_(disc.parameters(), 1.0)
