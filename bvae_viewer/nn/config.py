@@ -33,7 +33,7 @@ class ModelConfig:
     dropout: float = 0.0  # > 0 enables MC dropout, before the central decoder convs
     # Decoder blocks nearest the bottleneck that get dropout. Bayesian SegNet (Kendall et al.
     # 2017) found dropout on the central units best and on every layer worst; at 64 px with
-    # dropout 0.1 before all four decoder convs the network did not learn in 600 epochs
+    # dropout 0.1 before all four decoder convs the network had not learnt in 308 epochs
     # (validation skill never held 0.2), with the central two it did (EVALUATION.md part 7).
     dropout_blocks: int = 2
     logvar_clamp: float = 20.0  # log-variances clamped to [-clamp, clamp]
