@@ -98,7 +98,8 @@ def position_profile(cases: list[CaseMaps], q: int) -> np.ndarray:
     return profile
 
 
-def test_scores(c: CaseMaps, spread, profiles) -> dict[str, np.ndarray]:
+def normalised_scores(c: CaseMaps, spread, profiles) -> dict[str, np.ndarray]:
+    """One test case's slice scores: as the engine gives them and each normalisation."""
     mean, sd = spread
     k = c.positions
     z_map = np.maximum((np.log(c.pixel[k] + LOG_EPS) - mean[k]) / sd[k], 0.0)
@@ -125,7 +126,7 @@ def main(model: Path, val_dir: Path, test_dirs: list[Path]) -> None:
     for folder in test_dirs:
         cases = run_folder(engine, bundle.image_size, folder)
         labels = np.concatenate([c.labels[c.positions] for c in cases])
-        per_case = [test_scores(c, spread, profiles) for c in cases]
+        per_case = [normalised_scores(c, spread, profiles) for c in cases]
         print(f"{folder.name} ({len(cases)} cases, {len(labels)} slices, {labels.sum()} tumour)")
         for name in per_case[0]:
             s = np.concatenate([p[name] for p in per_case])
