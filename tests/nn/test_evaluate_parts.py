@@ -11,6 +11,7 @@ from bvae_viewer.analysis.model_info import ModelInfoError
 from bvae_viewer.data.brats import DatasetError
 from bvae_viewer.nn.evaluate import run_evaluate
 from bvae_viewer.nn.evaluation.adae import (
+    Equilibrium,
     adae_config,
     adae_maps,
     discriminator_loss,
@@ -143,16 +144,25 @@ def test_mc_dropout_samples_differ_and_repeat():
 def test_adae_trains_keeps_its_best_epoch_and_scores_two_ways():
     config = adae_config(QUICK.base_config)
     images = blob_images(16, 32, seed=1)
-    options = TrainOptions(epochs=2, batch_size=8, lr=1e-3, warmup_epochs=1, device="cpu")
-    result = train_adae(config, images, images[:4], options)
-    assert result.epochs_run == 2 and len(result.history) == 2
-    assert {"loss_g", "loss_d", "val_l1_g"} <= set(result.history[0])
+    masks = images > 0.05
+    options = TrainOptions(
+        epochs=3, batch_size=8, lr=1e-3, warmup_epochs=0, patience=1, min_skill=1.0, device="cpu"
+    )
+    result = train_adae(config, images, images[:4], masks[:4], options)
+    # A skill of 1 is never reached, so no epoch counts towards the plateau: all three run.
+    assert result.epochs_run == 3 and result.stopped == "epochs" and len(result.history) == 3
+    assert {"loss_g", "loss_d", "k", "val_l1_g", "val_skill_g", "val_skill"} <= set(
+        result.history[0]
+    )
+    assert all(0.0 <= h["k"] <= 1.0 for h in result.history)
     cases = _cases(1)
     gen, _ = score_cases(adae_maps(result.generator, result.discriminator, CPU), cases, 32, CPU)
     inp, _ = score_cases(
         adae_maps(result.generator, result.discriminator, CPU, "input"), cases, 32, CPU
     )
     assert not gen.has_uncertainty and np.all(gen.recon_error >= 0)
+    assert np.isfinite(gen.pixel_score_peak).all()  # a peak reduction is open to ADAE
+    assert np.all(gen.pixel_score_peak >= gen.pixel_score)
     assert not np.allclose(gen.recon_error, inp.recon_error)
     with pytest.raises(ValueError):
         adae_maps(result.generator, result.discriminator, CPU, "both")
@@ -167,6 +177,18 @@ def test_adae_discriminator_gains_nothing_beyond_the_margin():
     loss = discriminator_loss(real, beyond, 1.0, margin=0.1)
     loss.backward()
     assert beyond.grad == 0 and loss == real  # beyond it, nothing: L_D stays >= 0
+
+
+def test_adae_equilibrium_weights_spoiling_only_while_d_reconstructs_fakes_too_well():
+    balance = Equilibrium(gamma=0.5, gain=0.1)
+    assert balance.k == 0.0  # D first learns to reconstruct, as in BEGAN
+    rising = [balance.update(real=0.1, fake=0.01) for _ in range(30)]
+    assert rising[0] > 0 and rising[-1] == 1.0  # fakes too easy for D: spoil them, up to 1
+    falling = [balance.update(real=0.1, fake=0.2) for _ in range(30)]
+    assert falling[0] < 1.0 and falling[-1] == 0.0  # D spoils too much: stop, down to 0
+    held = Equilibrium(gamma=0.5, gain=0.1, k=0.3)
+    assert held.update(real=0.1, fake=0.05) == 0.3  # at fake = gamma * real nothing moves
+    assert held.update(real=0.0, fake=0.05) == 0.3  # no real error yet: no signal
 
 
 def test_provenance_says_what_the_data_is(tmp_path):

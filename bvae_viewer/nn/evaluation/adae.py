@@ -6,12 +6,16 @@ reconstructions D reconstructs well:
 
     L_D = |x - D(x)|_1 - |G(x) - D(G(x))|_1,     L_G = |x - G(x)|_1 + |G(x) - D(G(x))|_1,
 
-with one change: D's second term is capped at a margin m, as in EBGAN (Zhao et al. 2017),
-L_D = |x - D(x)|_1 + max(0, m - |G(x) - D(G(x))|_1), m the L1 error of a blank image on the
-training slices; uncapped, D won without limit once the output head was linear (_step).
+with two changes that keep the game from tipping over: D's second term is capped at a margin
+m, as in EBGAN (Zhao et al. 2017), and weighted by BEGAN's equilibrium gain k_t (Berthelot et
+al. 2017), L_D = |x - D(x)|_1 + k_t max(0, m - |G(x) - D(G(x))|_1), m the L1 error of a blank
+image on the training slices. Uncapped, D won without limit once the output head was linear;
+capped but at full weight, D still won: it mapped G's outputs to a blank image, and
+|x - D(G(x))| never came near a reconstruction (skill -8.6, paper64, 2026-12-07).
 
-Anomaly score: D's reconstruction error of G's output, |G(x) - D(G(x))|^2 over the brain;
-the ADAE paper's own formula, |x - D(G(x))|^2, is scored beside it. Both autoencoders are the
+Anomaly map: D's reconstruction error of G's output, |G(x) - D(G(x))|^2; the ADAE paper's
+own formula, |x - D(G(x))|^2, is scored beside it. Each slice's score is the map's mean or
+peak over the brain, whichever wins on validation, as for every row. Both autoencoders are the
 app's conv backbone without attention, deterministic (z = mu), so only the training differs.
 """
 
@@ -32,8 +36,15 @@ from bvae_viewer.nn.device import choose_device
 from bvae_viewer.nn.evaluation.scoring import MapFn
 from bvae_viewer.nn.network import BayesianVAE, build_network
 from bvae_viewer.nn.train import TrainOptions
+from bvae_viewer.nn.train_steps import error_ratios
 
 BETAS = (0.5, 0.999)
+# BEGAN's equilibrium: D spoils G's outputs only while it reconstructs them better than GAMMA
+# times the real slices' error. BEGAN's gain, 0.001 on the error difference, needs its
+# hundreds of thousands of steps; paper64 runs about 65 an epoch, so the gain acts on the
+# relative difference (gamma - fake / real) and k_t can cross [0, 1] in about 30 epochs.
+GAMMA = 0.5
+K_GAIN = 0.001
 
 
 def adae_config(base: ModelConfig) -> ModelConfig:
@@ -72,31 +83,60 @@ def _tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1)
 
 
+@dataclass
+class Equilibrium:
+    """BEGAN's proportional control of D's weight on G's outputs, k_t in [0, 1]."""
+
+    gamma: float = GAMMA
+    gain: float = K_GAIN
+    k: float = 0.0
+
+    def update(self, real: float, fake: float) -> float:
+        if real > 0 and math.isfinite(fake):
+            self.k = min(1.0, max(0.0, self.k + self.gain * (self.gamma - fake / real)))
+        return self.k
+
+
 @torch.no_grad()
-def _generator_l1(gen: BayesianVAE, x: torch.Tensor, device: torch.device, batch: int) -> float:
-    """Mean |x - G(x)| on normal validation slices: low while G still reconstructs."""
-    gen.eval()
-    total = 0.0
+def _validate(gen, disc, x: torch.Tensor, m: torch.Tensor, device, batch: int) -> dict:
+    """On normal validation slices: G's L1, and the reconstruction skill (as the evaluation
+    measures it) of G(x) and of the pair's D(G(x)), which the adae_x row scores."""
+    gen.eval(), disc.eval()
+    l1, ratios_g, ratios_pair = 0.0, [], []
     for start in range(0, len(x), batch):
-        xb = x[start : start + batch].to(device)
-        total += float((xb - reconstruct(gen, xb)).abs().mean()) * len(xb)
-    gen.train()
-    return total / max(len(x), 1)
+        xb, mb = x[start : start + batch].to(device), m[start : start + batch].to(device)
+        g = reconstruct(gen, xb)
+        l1 += float((xb - g).abs().mean()) * len(xb)
+        ratios_g.append(error_ratios(xb, g, mb))
+        ratios_pair.append(error_ratios(xb, reconstruct(disc, g), mb))
+    gen.train(), disc.train()
+    return {
+        "val_l1_g": l1 / max(len(x), 1),
+        "val_skill_g": _skill(ratios_g),
+        "val_skill": _skill(ratios_pair),
+    }
+
+
+def _skill(ratios: list[torch.Tensor]) -> float:
+    r = torch.cat(ratios) if ratios else torch.zeros(0)
+    r = r[torch.isfinite(r)]
+    return 1.0 - r.median().item() if len(r) else math.nan
 
 
 def train_adae(
     config: ModelConfig,
     images: np.ndarray,
     val_images: np.ndarray,
+    val_masks: np.ndarray,
     options: TrainOptions,
     progress: bool = False,
 ) -> AdaeResult:
     """Alternate G and D steps over (N, S, S) normal slices until a plateau, within the caps.
 
-    The adversarial game can tip over (D wins, G stops reconstructing, seen on small data),
-    and the adversarial losses say nothing about detection; so the pair kept is the one of
-    the epoch whose generator reconstructs the normal validation slices best, and a plateau
-    is ``patience`` epochs after the warm-up without a better one.
+    The adversarial losses say nothing about detection, so the pair kept is the one of the
+    epoch whose D(G(x)) reconstructs the normal validation slices best (the skill the
+    evaluation judges ADAE by), and as for the VAEs a plateau is ``patience`` epochs after
+    the warm-up without a better one, counted only once that skill reaches ``min_skill``.
     """
     device = choose_device(options.device)
     torch.manual_seed(options.seed)
@@ -104,14 +144,16 @@ def train_adae(
     opt_g = torch.optim.Adam(gen.parameters(), lr=options.lr, betas=BETAS)
     opt_d = torch.optim.Adam(disc.parameters(), lr=options.lr, betas=BETAS)
     x_all, x_val = _tensor(images), _tensor(val_images)
+    m_val = torch.from_numpy(np.asarray(val_masks, dtype=bool)).unsqueeze(1)
     margin = float(x_all.abs().mean())  # the L1 error of a blank reconstruction
-    best = (math.inf, None)
+    balance = Equilibrium()
+    best = (-math.inf, None)
     rng = torch.Generator().manual_seed(options.seed)
     start, history, stopped, epoch, step, waited = time.perf_counter(), [], "epochs", 0, 0, 0
     steps = max(1, math.ceil(len(x_all) / options.batch_size))
     for epoch in range(1, options.epochs + 1):
         order = torch.randperm(len(x_all), generator=rng)
-        sums = np.zeros(2)
+        sums = np.zeros(4)
         for s in range(steps):
             xb = x_all[order[s * options.batch_size : (s + 1) * options.batch_size]]
             flip = (torch.rand(len(xb), generator=rng) < 0.5).view(-1, 1, 1, 1)
@@ -120,40 +162,46 @@ def train_adae(
                 xb = xb.contiguous(memory_format=torch.channels_last)
             weight = _adversarial_weight(options, epoch - 1 + s / steps)
             _warm_up_lr(options, (epoch - 1) * steps + s + 1, opt_g, opt_d)
-            sums += _step(gen, disc, opt_g, opt_d, xb, weight, margin)
+            losses = _step(gen, disc, opt_g, opt_d, xb, weight, balance.k, margin)
+            balance.update(losses[2], losses[3])
+            sums += losses
             step += 1
             stopped = _cap(options, start, step)
             if stopped != "epochs":
                 break
-        val_l1 = _generator_l1(gen, x_val, device, options.batch_size)
-        history.append(
-            {
-                "epoch": epoch,
-                "loss_g": float(sums[0] / (s + 1)),
-                "loss_d": float(sums[1] / (s + 1)),
-                "val_l1_g": val_l1,
-            }
-        )
-        if val_l1 < best[0]:
-            best = (val_l1, copy.deepcopy((gen.state_dict(), disc.state_dict())))
-            waited = 0
-        elif epoch > options.warmup_epochs:
-            waited += 1
+        stats = _validate(gen, disc, x_val, m_val, device, options.batch_size)
+        names = ("loss_g", "loss_d", "real_l1_d", "fake_l1_d")
+        means = zip(names, (sums / (s + 1)).tolist(), strict=True)
+        record = {"epoch": epoch, **dict(means)}
+        history.append(record | {"k": balance.k} | stats)
+        improved = stats["val_skill"] > best[0]
+        if improved:
+            best = (stats["val_skill"], copy.deepcopy((gen.state_dict(), disc.state_dict())))
+        floor = options.min_skill
+        reconstructs = floor is None or best[0] >= floor
+        waited = 0 if improved else waited + (epoch > options.warmup_epochs and reconstructs)
         if progress:
-            print(
-                f"  adae epoch {epoch}: L_G {history[-1]['loss_g']:.4f} "
-                f"L_D {history[-1]['loss_d']:.4f} val |x - G(x)| {val_l1:.4f}",
-                flush=True,
-            )
+            _print_epoch(history[-1], improved)
         if stopped != "epochs":
             break
         if waited >= options.patience:
             stopped = "early stopping"
             break
-    gen.load_state_dict(best[1][0])
-    disc.load_state_dict(best[1][1])
+    if best[1] is not None:  # NaN skill every epoch: keep the last pair
+        gen.load_state_dict(best[1][0])
+        disc.load_state_dict(best[1][1])
     seconds = time.perf_counter() - start
     return AdaeResult(gen.cpu().eval(), disc.cpu().eval(), epoch, seconds, stopped, step, history)
+
+
+def _print_epoch(h: dict[str, Any], improved: bool) -> None:
+    print(
+        f"  adae epoch {h['epoch']}: L_G {h['loss_g']:.4f} L_D {h['loss_d']:.4f} "
+        f"D real/fake {h['real_l1_d']:.4f}/{h['fake_l1_d']:.4f} k {h['k']:.3f} "
+        f"val skill G {h['val_skill_g']:.3f} D(G) {h['val_skill']:.3f}"
+        + (" *" if improved else ""),
+        flush=True,
+    )
 
 
 def _cap(options: TrainOptions, start: float, step: int) -> str:
@@ -197,7 +245,8 @@ def discriminator_loss(
     return real + weight * torch.relu(margin - fake)
 
 
-def _step(gen, disc, opt_g, opt_d, xb: torch.Tensor, weight: float, margin: float) -> np.ndarray:
+def _step(gen, disc, opt_g, opt_d, xb, weight: float, k: float, margin: float) -> np.ndarray:
+    # weight: the warm-up's, on both adversarial terms; k: BEGAN's k_t, on D's only.
     # Generator: reconstruct x, and make reconstructions that D reconstructs well.
     disc.requires_grad_(False)
     g = reconstruct(gen, xb)
@@ -213,12 +262,12 @@ def _step(gen, disc, opt_g, opt_d, xb: torch.Tensor, weight: float, margin: floa
     # L_D fell to -1e13 by epoch 30 at 64 px and G never reconstructed again (2026-12-07).
     g = g.detach()
     real, fake = _l1(xb, reconstruct(disc, xb)), _l1(g, reconstruct(disc, g))
-    loss_d = discriminator_loss(real, fake, weight, margin)
+    loss_d = discriminator_loss(real, fake, weight * k, margin)
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     torch.nn.utils.clip_grad_norm_(disc.parameters(), 1.0)
     opt_d.step()
-    return np.array([loss_g.item(), loss_d.item()])
+    return np.array([loss_g.item(), loss_d.item(), real.item(), fake.item()])
 
 
 def adae_maps(
@@ -236,6 +285,10 @@ def adae_maps(
         g = reconstruct(nets[0], x)
         d = reconstruct(nets[1], g)
         reference = g if against == "generated" else x
-        return {"error": ((reference - d) ** 2)[:, 0]}
+        error = ((reference - d) ** 2)[:, 0]
+        # The error map is ADAE's own per-pixel score: with it the slice score may be its
+        # peak, as validation chooses for every row (scored as a mean only, ADAE ranked
+        # slices by how much brain edge they hold: test ROC AUC 0.35 / 0.47, paper64).
+        return {"error": error, "pixel_score": error}
 
     return run

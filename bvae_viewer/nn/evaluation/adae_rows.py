@@ -20,11 +20,12 @@ from bvae_viewer.nn.evaluation.runs import (
 def adae_rows(ctx: RunContext) -> list[RowRecord]:
     p = ctx.preset
     config = adae_config(p.base_config)
-    options = preset_options(ctx, ctx.seed)  # ADAE's own loop reads no early-stopping setting
+    options = preset_options(ctx, ctx.seed)  # its patience, warm-up and min_skill as the VAEs
     ctx.log(f"training adae (generator and discriminator, to a plateau; cap {p.budget_s:.0f} s)")
     t0 = time.perf_counter()
     result = train_adae(
-        config, ctx.data.train.images, ctx.data.stopping.images, options, progress=p.progress_bars
+        config, ctx.data.train.images, ctx.data.stopping.images, ctx.data.stopping.masks, options,
+        progress=p.progress_bars,
     )
     training = training_record(
         ctx, "adae", result.epochs_run, result.steps, time.perf_counter() - t0, result.stopped,
@@ -39,7 +40,7 @@ def adae_rows(ctx: RunContext) -> list[RowRecord]:
     rows = []
     for name, against in (("adae", "generated"), ("adae_x", "input")):
         maps = adae_maps(result.generator, result.discriminator, ctx.device, against)
-        rows.append(score_row(ctx, name, maps, config.image_size, dict(meta), alpha=1.0))
+        rows.append(score_row(ctx, name, maps, config.image_size, dict(meta)))
     return rows
 
 
