@@ -75,9 +75,7 @@ def validate(net, x, m, ctx, options, config: ModelConfig) -> dict[str, float]:
         ratios.append(error_ratios(xb.float(), rec.mean.float(), mb))
     sums = distributed.all_sum(sums, ctx)
     n = max(sums[2].item(), 1.0)
-    ratio = torch.cat(ratios) if ratios else torch.zeros(0)
-    ratio = ratio[torch.isfinite(ratio)]
-    skill = 1.0 - ratio.median().item() if len(ratio) else math.nan  # this rank's shard
+    skill = skill_from_ratios(ratios)  # this rank's shard
     return {"val_loss": sums[0].item() / n, "val_kl": sums[1].item() / n, "val_skill": skill}
 
 
@@ -89,3 +87,10 @@ def error_ratios(x: torch.Tensor, mean: torch.Tensor, m: torch.Tensor) -> torch.
     flat = (((x - centre) ** 2) * m).sum(dim=(1, 2, 3))
     error = (((x - mean) ** 2) * m).sum(dim=(1, 2, 3))
     return (error / flat.where(flat > 0, torch.nan)).cpu()
+
+
+def skill_from_ratios(ratios: list[torch.Tensor]) -> float:
+    """1 - the median of error_ratios' finite ratios (the evaluation's skill); NaN if none."""
+    ratio = torch.cat(ratios) if ratios else torch.zeros(0)
+    ratio = ratio[torch.isfinite(ratio)]
+    return 1.0 - ratio.median().item() if len(ratio) else math.nan
