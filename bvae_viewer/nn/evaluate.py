@@ -26,6 +26,7 @@ import torch
 
 from bvae_viewer.analysis.evaluation import paper
 from bvae_viewer.analysis.evaluation.data import EvalData, load_eval_data
+from bvae_viewer.analysis.evaluation.fingerprint import data_fingerprint
 from bvae_viewer.analysis.evaluation.mvtec_data import load_mvtec_eval_data
 from bvae_viewer.analysis.evaluation.store import ResultStore, previous_run
 from bvae_viewer.analysis.evaluation.trained import verdict
@@ -188,7 +189,7 @@ def run_evaluate(
         "version": EVALUATION_VERSION,
         "preset": {k: v for k, v in asdict(chosen).items() if k not in NOT_IN_SIGNATURE},
         "seed": seed,
-        "root": str(Path(data_dir).resolve()),
+        "data": data_fingerprint(Path(data_dir)),  # what the data is, wherever it lies
         "model": bundle.info.sha256 if bundle is not None else None,
     }
     previous_run(Path(out_dir), signature, resume)  # refuse now, not after loading the data

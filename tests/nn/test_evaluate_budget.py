@@ -6,6 +6,7 @@ number.
 """
 
 import json
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -100,9 +101,9 @@ def _without_timings(row):
 def test_a_resumed_run_keeps_its_first_group_and_ends_like_one_run(
     tmp_path, brats_folder, model, capsys
 ):
-    def run(out, groups, resume=False):
+    def run(out, groups, resume=False, data=brats_folder):
         preset = replace(TINY, groups=groups)
-        return run_evaluate(brats_folder, out, model, preset, "cpu", seed=0, resume=resume)
+        return run_evaluate(data, out, model, preset, "cpu", seed=0, resume=resume)
 
     stopped = tmp_path / "stopped"
     assert run(stopped, (FIRST,)) == 0  # a run that stopped after its first group
@@ -141,6 +142,11 @@ def test_a_resumed_run_keeps_its_first_group_and_ends_like_one_run(
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and words in err[0], err
     assert _metrics(stopped)["group_runs"] == resumed["group_runs"]  # untouched
+
+    # The same data at another path (a fresh machine, a copied folder) continues the run.
+    moved = shutil.copytree(brats_folder, tmp_path / "elsewhere" / "data")
+    assert run(stopped, (FIRST, SECOND), resume=True, data=moved) == 0
+    assert _metrics(stopped)["group_runs"] == resumed["group_runs"]  # nothing trained again
 
 
 @pytest.mark.slow

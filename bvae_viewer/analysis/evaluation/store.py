@@ -38,7 +38,7 @@ SIGNATURE_WORDS = {
     "preset": "preset",
     "seed": "seed",
     "cases": "set of cases",
-    "root": "data folder",
+    "data": "set of images",
     "model": "given model",
 }
 
@@ -82,8 +82,8 @@ def previous_run(out_dir: Path, signature: dict[str, Any], resume: bool) -> dict
     """The metrics of the earlier run in out_dir that this one may continue ({} if none).
 
     ResumeError, one sentence, where out_dir holds finished groups and ``resume`` is off, or
-    where the earlier run's signature differs in one of the keys ``signature`` holds (a
-    check before the data is loaded may leave the cases out).
+    where the earlier run's signature differs in one of the keys both hold (a check before
+    the data is loaded may leave the cases out).
     """
     try:
         old = json.loads((Path(out_dir) / METRICS_FILE).read_text(encoding="utf-8"))
@@ -99,7 +99,10 @@ def previous_run(out_dir: Path, signature: dict[str, Any], resume: bool) -> dict
         )
     ours = json.loads(json.dumps(_json_safe(signature)))  # as metrics.json stores it
     theirs = old.get("signature") or {}
-    differ = [w for k, w in SIGNATURE_WORDS.items() if k in ours and theirs.get(k) != ours[k]]
+    # A key the earlier run did not record (an older version's) is not compared: the
+    # evaluation version guards changes that make rows incomparable.
+    both = [k for k in SIGNATURE_WORDS if k in ours and k in theirs]
+    differ = [SIGNATURE_WORDS[k] for k in both if theirs[k] != ours[k]]
     if differ:
         raise ResumeError(
             f"Cannot resume the run in {out_dir}: it was made with another "
