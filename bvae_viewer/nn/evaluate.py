@@ -189,7 +189,7 @@ def run_evaluate(
         "version": EVALUATION_VERSION,
         "preset": {k: v for k, v in asdict(chosen).items() if k not in NOT_IN_SIGNATURE},
         "seed": seed,
-        "data": data_fingerprint(Path(data_dir)),  # what the data is, wherever it lies
+        "data": data_fingerprint(Path(data_dir), outside=Path(out_dir)),  # wherever it lies
         "model": bundle.info.sha256 if bundle is not None else None,
     }
     previous_run(Path(out_dir), signature, resume)  # refuse now, not after loading the data

@@ -24,6 +24,12 @@ def test_a_copied_folder_is_the_same_data_and_a_changed_file_is_not(tmp_path):
     moved = shutil.copytree(first, tmp_path / "elsewhere" / "there")
     (moved / ".DS_Store").write_bytes(b"a viewer's file")  # not data
     assert data_fingerprint(first) == data_fingerprint(moved)
+    # The run's own output inside the data folder is not data either.
+    (moved / "eval" / "rows").mkdir(parents=True)
+    (moved / "eval" / "metrics.json").write_text("{}")
+    assert data_fingerprint(moved, outside=moved / "eval") == data_fingerprint(first)
+    assert data_fingerprint(moved) != data_fingerprint(first)
+    shutil.rmtree(moved / "eval")
     assert data_fingerprint(first).startswith("files:")
     (moved / "A_002" / "A_002_t1ce.nii.gz").write_bytes(b"another subject")
     assert data_fingerprint(first) != data_fingerprint(moved)

@@ -18,15 +18,16 @@ SYNTH_GENERATOR = "bvae_viewer.data.synth"
 CHUNK = 1 << 20
 
 
-def data_fingerprint(root: Path) -> str:
+def data_fingerprint(root: Path, outside: Path | None = None) -> str:
     """The data's name: manifest:HEX for a folder the synthetic generator wrote, else
-    files:HEX (hidden files left out)."""
+    files:HEX (hidden files and those under ``outside``, the run's own output folder if it
+    lies inside the data, left out)."""
     root = Path(root)
     manifest = root / MANIFEST
     if _is_synthetic(manifest):
         return "manifest:" + hashlib.sha256(manifest.read_bytes()).hexdigest()[:16]
     digest = hashlib.sha256()
-    for path in _data_files(root):
+    for path in _data_files(root, None if outside is None else Path(outside).resolve()):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         with path.open("rb") as f:
             while chunk := f.read(CHUNK):
@@ -42,8 +43,12 @@ def _is_synthetic(manifest: Path) -> bool:
     return str(generator).startswith(SYNTH_GENERATOR)
 
 
-def _data_files(root: Path) -> list[Path]:
+def _data_files(root: Path, outside: Path | None) -> list[Path]:
     """Every file under root but hidden ones (a viewer's or the OS's, not data)."""
-    named = {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()}
+    named = {
+        p.relative_to(root).as_posix(): p
+        for p in root.rglob("*")
+        if p.is_file() and (outside is None or not p.resolve().is_relative_to(outside))
+    }
     visible = [name for name in named if not any(s.startswith(".") for s in name.split("/"))]
     return [named[name] for name in sorted(visible)]
