@@ -6,7 +6,6 @@ Slices come from the app's preprocessing at 128 px; networks trained at a smalle
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from dataclasses import dataclass, replace
@@ -15,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from bvae_viewer.analysis.evaluation.fingerprint import is_generated
 from bvae_viewer.data.brats import (
     CaseSplit,
     DatasetError,
@@ -156,19 +156,13 @@ def _load_all(cases, label: str) -> list[LabelledCase]:
 
 def provenance(root: Path, loaded: list[LabelledCase]) -> dict[str, str]:
     """What kind of data this is, and the plain sentence the report opens with."""
-    manifest = Path(root) / "manifest.json"
-    if manifest.is_file():
-        try:
-            generator = str(json.loads(manifest.read_text(encoding="utf-8")).get("generator", ""))
-        except (ValueError, OSError):
-            generator = ""
-        if generator.startswith("bvae_viewer.data.synth"):
-            return {
-                "kind": "synthetic",
-                "statement": "The data is synthetic (bvae_viewer.data.synth, built from the "
-                "MNI152 template): synthetic data is not BraTS, so these numbers measure the "
-                "methods on a stand-in and do not reproduce the paper's.",
-            }
+    if is_generated(Path(root)):
+        return {
+            "kind": "synthetic",
+            "statement": "The data is synthetic (bvae_viewer.data.synth, built from the "
+            "MNI152 template): synthetic data is not BraTS, so these numbers measure the "
+            "methods on a stand-in and do not reproduce the paper's.",
+        }
     shapes = {(*c.stack.grid.original_shape[::-1], len(c.stack)) for c in loaded}
     names = all(BRATS_NAME.match(c.case_id) for c in loaded)
     if shapes == {BRATS_SHAPE} and names:

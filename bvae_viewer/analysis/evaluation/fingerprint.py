@@ -23,9 +23,8 @@ def data_fingerprint(root: Path, outside: Path | None = None) -> str:
     files:HEX (hidden files and those under ``outside``, the run's own output folder if it
     lies inside the data, left out)."""
     root = Path(root)
-    manifest = root / MANIFEST
-    if _is_synthetic(manifest):
-        return "manifest:" + hashlib.sha256(manifest.read_bytes()).hexdigest()[:16]
+    if is_generated(root):
+        return "manifest:" + hashlib.sha256((root / MANIFEST).read_bytes()).hexdigest()[:16]
     digest = hashlib.sha256()
     for path in _data_files(root, None if outside is None else Path(outside).resolve()):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
@@ -35,9 +34,11 @@ def data_fingerprint(root: Path, outside: Path | None = None) -> str:
     return "files:" + digest.hexdigest()[:16]
 
 
-def _is_synthetic(manifest: Path) -> bool:
+def is_generated(root: Path) -> bool:
+    """Whether the synthetic generator wrote this folder (its manifest says so)."""
     try:
-        generator = json.loads(manifest.read_text(encoding="utf-8")).get("generator", "")
+        text = (Path(root) / MANIFEST).read_text(encoding="utf-8")
+        generator = json.loads(text).get("generator", "")
     except (OSError, ValueError, AttributeError):
         return False
     return str(generator).startswith(SYNTH_GENERATOR)
