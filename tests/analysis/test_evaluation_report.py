@@ -2,6 +2,7 @@
 
 import itertools
 import json
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from bvae_viewer.analysis.evaluation.slices import (
     ScoredSlices,
     fit_operating_point,
 )
-from bvae_viewer.analysis.evaluation.store import ResultStore, ResumeError, RowRecord
+from bvae_viewer.analysis.evaluation.store import ResultStore, ResumeError, RowRecord, rows_text
 from bvae_viewer.analysis.evaluation.summary import quintile_table, summarise_row
 from bvae_viewer.analysis.metrics import slice_metrics
 
@@ -117,6 +118,14 @@ def _table_shapes(markdown):
     return widths
 
 
+def _same(a, b):
+    """Every quantity equal, NaN where the other has NaN, and of the same type."""
+    return all(
+        np.array_equal(x, y, equal_nan=x.dtype.kind == "f") and x.dtype == y.dtype
+        for x, y in ((getattr(a, f.name), getattr(b, f.name)) for f in fields(a))
+    )
+
+
 def _records(seed=0):
     val = make_slices(300, seed=seed + 10)
     op = fit_operating_point(val)
@@ -144,8 +153,9 @@ def test_store_writes_json_report_and_plots_and_resumes(tmp_path):
     store.add("adae", [adae])
     metrics = store.finish()
     assert metrics["plots"] == ["roc.png", "pr.png", "risk_coverage.png", "score_histograms.png"]
-    for name in [*metrics["plots"], "metrics.json", "report.md", "rows/paper.npz"]:
+    for name in [*metrics["plots"], "metrics.json", "report.md", "rows/paper.json"]:
         assert (tmp_path / name).stat().st_size > 0
+    assert sorted(p.name for p in (tmp_path / "rows").iterdir()) == ["adae.json", "paper.json"]
     saved = json.loads((tmp_path / "metrics.json").read_text())  # strict JSON: no NaN or inf
     assert saved["status"] == "done" and list(saved["rows"]) == ["paper", "no_epistemic", "adae"]
     assert "uncertainty" not in saved["rows"]["adae"]["abstention"]["by"]
@@ -156,6 +166,7 @@ def test_store_writes_json_report_and_plots_and_resumes(tmp_path):
 
     again = ResultStore(tmp_path, header, signature, resume=True)
     assert again.reuse("paper") == ["paper", "no_epistemic"]
+    assert _same(again.plot_rows["paper"].test, rows[0].test)  # read back exactly
     assert again.reuse("fast") is None
     assert again.metrics["rows"]["paper"] == saved["rows"]["paper"]
     assert again.metrics["group_runs"]["paper"] == saved["group_runs"]["paper"]
@@ -164,6 +175,21 @@ def test_store_writes_json_report_and_plots_and_resumes(tmp_path):
         ResultStore(tmp_path, header, {**signature, "seed": 1}, resume=True)
     with pytest.raises(ResumeError, match="add --resume to continue it"):
         ResultStore(tmp_path, header, signature)
+
+
+def test_rows_are_text_that_reads_back_exactly():
+    slices = make_slices(50)
+    values = {"recon_error": slices.recon_error + 1e-13, "pixel_score": [np.inf] * 50}
+    odd = ScoredSlices.for_case("SYN_1", slices.slice_index, slices.labels, values)
+    text = rows_text({"names": ["a"], **slices.to_columns("a.test."), **odd.to_columns("b.")})
+    assert text.isascii() and len(text.splitlines()) == 2 + 1 + 2 * 12  # a column a line
+    data = json.loads(text)  # strict JSON: null for NaN, a name for infinity
+    assert data["b.unc_total"][0] is None and data["b.pixel_score"][0] == "inf"
+    assert _same(ScoredSlices.from_columns(data, "a.test."), slices)
+    again = ScoredSlices.from_columns(data, "b.")
+    assert _same(again, odd) and again.recon_error.tolist() == odd.recon_error.tolist()
+    del data["b.brain_variance"]  # saved before the quantity existed
+    assert np.isnan(ScoredSlices.from_columns(data, "b.").brain_variance).all()
 
 
 def test_report_of_a_partial_run_renders():

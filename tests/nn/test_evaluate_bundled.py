@@ -45,9 +45,9 @@ def test_the_bundled_row_is_what_analyze_gives(tmp_path, folder, model):
     assert run_evaluate(folder, out, model, preset="quick", device="cpu",
                         groups=("bundled",)) == 0  # fmt: skip
     row = json.loads((out / "metrics.json").read_text())["rows"]["bundled"]
-    with np.load(out / "rows" / "bundled.npz") as data:
-        test = ScoredSlices.from_npz(data, "bundled.test.")
-        op = OperatingPoint.from_dict(json.loads(str(data["bundled.op"])))
+    data = json.loads((out / "rows" / "bundled.json").read_text())
+    test = ScoredSlices.from_columns(data, "bundled.test.")
+    op = OperatingPoint.from_dict(data["bundled.op"])
     assert op.source == "model.json" and op.reduction == "peak" and op.review_band == 1.5
     scores, reviewed = op.scores(test), op.reviewed(test)
     bundle = load_bundle(model)

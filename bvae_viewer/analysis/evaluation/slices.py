@@ -7,6 +7,7 @@ its decisions are the app's TriagePolicy's.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -138,18 +139,35 @@ class ScoredSlices:
             **{name: values.get(name, nan) for name in _FLOATS},
         )
 
-    def to_npz(self, prefix: str = "") -> dict[str, np.ndarray]:
-        """The arrays under prefixed names (one .npz holds several rows and splits)."""
-        return {prefix + f.name: getattr(self, f.name) for f in fields(self)}
+    def to_columns(self, prefix: str = "") -> dict[str, list]:
+        """Each quantity as a JSON-ready list under a prefixed name (one rows file holds
+        several rows and splits): NaN is null and an infinity its name, floats in full."""
+
+        def column(values: np.ndarray) -> list:
+            if values.dtype.kind != "f":
+                return values.tolist()
+            return [v if math.isfinite(v) else None if math.isnan(v) else str(v)
+                    for v in values.tolist()]  # fmt: skip
+
+        return {prefix + f.name: column(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
-    def from_npz(cls, data, prefix: str = "") -> ScoredSlices:
-        """Inverse of to_npz (``data`` is an opened .npz or a dict); a quantity a row saved
-        before it existed is NaN."""
+    def from_columns(cls, data: Mapping[str, Sequence], prefix: str = "") -> ScoredSlices:
+        """Inverse of to_columns; a quantity a row saved before it existed is NaN."""
         n = len(data[prefix + "labels"])
+
+        def floats(values: Sequence) -> np.ndarray:
+            return np.array([math.nan if v is None else float(v) for v in values])
+
         return cls(
             **{
-                f.name: data[prefix + f.name] if prefix + f.name in data else np.full(n, np.nan)
+                f.name: (
+                    np.full(n, np.nan)
+                    if prefix + f.name not in data
+                    else floats(data[prefix + f.name])
+                    if f.name in _FLOATS
+                    else np.asarray(data[prefix + f.name])
+                )
                 for f in fields(cls)
             }
         )

@@ -3,7 +3,7 @@
 metrics.json and report.md are rewritten (atomically) as each group finishes, so a crash or
 an interrupt loses the group under way at most; the plots (a few seconds each) are drawn
 when the run ends, however it ends. Each group's per-slice results also go to
-rows/GROUP.npz. A run with ``resume`` reuses the groups an earlier run finished in the same
+rows/GROUP.json. A run with ``resume`` reuses the groups an earlier run finished in the same
 folder with the same data, preset, seed and model, and refuses where those differ; a run
 without it refuses a folder that holds finished groups, so no long run is overwritten by
 accident.
@@ -69,6 +69,14 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return value
+
+
+def rows_text(columns: dict[str, Any]) -> str:
+    """A group's per-slice results as JSON text, one column to a line: text so a run kept in
+    the repository diffs like the rest of it, and floats in full so a resumed run reads back
+    the very scores it wrote."""
+    lines = (f"{json.dumps(k)}: {json.dumps(v, allow_nan=False)}" for k, v in columns.items())
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -164,15 +172,14 @@ class ResultStore:
         """Load a group finished by an earlier run with the same signature; its row names."""
         if group not in self._previous.get("groups_done", []):
             return None
-        path = self.out_dir / ROWS_DIR / f"{group}.npz"
         try:
-            with np.load(path, allow_pickle=False) as data:
-                names = [str(n) for n in data["names"]]
-                for name in names:
-                    op = OperatingPoint.from_dict(json.loads(str(data[f"{name}.op"])))
-                    test = ScoredSlices.from_npz(data, f"{name}.test.")
-                    self._add_row(name, test, op, self._previous["rows"][name])
-        except (OSError, KeyError, ValueError):
+            data = json.loads(self._rows_path(group).read_text(encoding="utf-8"))
+            names = [str(n) for n in data["names"]]
+            for name in names:
+                op = OperatingPoint.from_dict(data[f"{name}.op"])
+                test = ScoredSlices.from_columns(data, f"{name}.test.")
+                self._add_row(name, test, op, self._previous["rows"][name])
+        except (OSError, KeyError, TypeError, ValueError):
             return None
         self.metrics["groups_done"].append(group)
         self.metrics["group_runs"][group] = self._previous.get("group_runs", {}).get(group, {})
@@ -180,27 +187,27 @@ class ResultStore:
         self._group_started = time.perf_counter()
         return names
 
+    def _rows_path(self, group: str) -> Path:
+        return self.out_dir / ROWS_DIR / f"{group}.json"
+
     def _add_row(self, name: str, test: ScoredSlices, op: OperatingPoint, summary: dict) -> None:
         self.metrics["rows"][name] = summary
         self.plot_rows[name] = PlotRow(name, test, op)
 
     def add(self, group: str, rows: list[RowRecord]) -> None:
         """Summarise and save a finished group, then rewrite every output."""
-        arrays: dict[str, Any] = {"names": np.array([r.name for r in rows])}
+        columns: dict[str, Any] = {"names": [r.name for r in rows]}
         for r in rows:
             summary = _json_safe(r.meta | summarise_row(r.test, r.op))
             summary["n_test_slices"] = len(r.test)
             if isinstance(summary.get("training"), dict):
                 summary["training"]["final_skill"] = summary["reconstruction_skill"]
             self._add_row(r.name, r.test, r.op, summary)
-            arrays |= r.test.to_npz(f"{r.name}.test.")
+            columns[f"{r.name}.op"] = _json_safe(asdict(r.op))
+            columns |= r.test.to_columns(f"{r.name}.test.")
             if r.val is not None:
-                arrays |= r.val.to_npz(f"{r.name}.val.")
-            arrays[f"{r.name}.op"] = np.array(json.dumps(_json_safe(asdict(r.op))))
-        path = self.out_dir / ROWS_DIR / f"{group}.npz"
-        tmp = path.with_name(path.stem + ".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        tmp.replace(path)
+                columns |= r.val.to_columns(f"{r.name}.val.")
+        write_atomic(self._rows_path(group), rows_text(columns))
         for r in rows:  # after the whole group: ADAE's rows judge each other
             self.metrics["rows"][r.name]["trained"] = is_trained(r.name, self.metrics["rows"])
         self.metrics["groups_done"].append(group)
