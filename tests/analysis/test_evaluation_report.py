@@ -183,8 +183,8 @@ def test_rows_are_text_that_reads_back_exactly():
     odd = ScoredSlices.for_case("SYN_1", slices.slice_index, slices.labels, values)
     text = rows_text({"names": ["a"], **slices.to_columns("a.test."), **odd.to_columns("b.")})
     assert text.isascii() and len(text.splitlines()) == 2 + 1 + 2 * 12  # a column a line
-    data = json.loads(text)  # strict JSON: null for NaN, a name for infinity
-    assert data["b.unc_total"][0] is None and data["b.pixel_score"][0] == "inf"
+    data = json.loads(text)  # strict JSON: NaN and infinity by name, as in metrics.json
+    assert data["b.unc_total"][0] == "nan" and data["b.pixel_score"][0] == "inf"
     assert _same(ScoredSlices.from_columns(data, "a.test."), slices)
     again = ScoredSlices.from_columns(data, "b.")
     assert _same(again, odd) and again.recon_error.tolist() == odd.recon_error.tolist()

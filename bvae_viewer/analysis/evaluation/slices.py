@@ -7,7 +7,6 @@ its decisions are the app's TriagePolicy's.
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -140,37 +139,23 @@ class ScoredSlices:
         )
 
     def to_columns(self, prefix: str = "") -> dict[str, list]:
-        """Each quantity as a JSON-ready list under a prefixed name (one rows file holds
-        several rows and splits): NaN is null and an infinity its name, floats in full."""
-
-        def column(values: np.ndarray) -> list:
-            if values.dtype.kind != "f":
-                return values.tolist()
-            return [v if math.isfinite(v) else None if math.isnan(v) else str(v)
-                    for v in values.tolist()]  # fmt: skip
-
-        return {prefix + f.name: column(getattr(self, f.name)) for f in fields(self)}
+        """Each quantity as a list under a prefixed name (one rows file holds several rows
+        and splits); the writer spells NaN and infinity out (store.rows_text)."""
+        return {prefix + f.name: getattr(self, f.name).tolist() for f in fields(self)}
 
     @classmethod
     def from_columns(cls, data: Mapping[str, Sequence], prefix: str = "") -> ScoredSlices:
-        """Inverse of to_columns; a quantity a row saved before it existed is NaN."""
+        """Inverse of to_columns (float() reads "nan" and "inf" back); a quantity a row saved
+        before it existed is NaN."""
         n = len(data[prefix + "labels"])
 
-        def floats(values: Sequence) -> np.ndarray:
-            return np.array([math.nan if v is None else float(v) for v in values])
+        def column(name: str) -> np.ndarray:
+            if prefix + name not in data:
+                return np.full(n, np.nan)
+            values = data[prefix + name]
+            return np.array([float(v) for v in values]) if name in _FLOATS else np.asarray(values)
 
-        return cls(
-            **{
-                f.name: (
-                    np.full(n, np.nan)
-                    if prefix + f.name not in data
-                    else floats(data[prefix + f.name])
-                    if f.name in _FLOATS
-                    else np.asarray(data[prefix + f.name])
-                )
-                for f in fields(cls)
-            }
-        )
+        return cls(**{f.name: column(f.name) for f in fields(cls)})
 
 
 EXTRA = ("pixel_score_ale", "pixel_score_epi", "brain_variance")  # beyond SliceScores

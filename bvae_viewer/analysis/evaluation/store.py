@@ -74,8 +74,11 @@ def _json_safe(value: Any) -> Any:
 def rows_text(columns: dict[str, Any]) -> str:
     """A group's per-slice results as JSON text, one column to a line: text so a run kept in
     the repository diffs like the rest of it, and floats in full so a resumed run reads back
-    the very scores it wrote."""
-    lines = (f"{json.dumps(k)}: {json.dumps(v, allow_nan=False)}" for k, v in columns.items())
+    the very scores it wrote (NaN and infinity spelt out, as in metrics.json)."""
+    lines = (
+        f"{json.dumps(k)}: {json.dumps(_json_safe(v), allow_nan=False)}"
+        for k, v in columns.items()
+    )
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
@@ -203,7 +206,7 @@ class ResultStore:
             if isinstance(summary.get("training"), dict):
                 summary["training"]["final_skill"] = summary["reconstruction_skill"]
             self._add_row(r.name, r.test, r.op, summary)
-            columns[f"{r.name}.op"] = _json_safe(asdict(r.op))
+            columns[f"{r.name}.op"] = asdict(r.op)
             columns |= r.test.to_columns(f"{r.name}.test.")
             if r.val is not None:
                 columns |= r.val.to_columns(f"{r.name}.val.")
